@@ -1,0 +1,93 @@
+// Command benchtable turns `go test -bench` output into the one table that
+// `make bench` prints: each figure an issue asks for, its unit, its target
+// and whether this run met it. Benchmarks report figures with
+// b.ReportMetric; this file only knows which metric answers which question.
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// figure is one row of the table: the metric unit a benchmark reports and
+// the target an issue sets for it.
+type figure struct {
+	bench  string // benchmark name without the -GOMAXPROCS suffix
+	unit   string // as passed to b.ReportMetric, or ns/op
+	label  string
+	target float64 // 0: no target, reported only
+	atMost bool    // the target is a ceiling, not a floor
+}
+
+var figures = []figure{
+	{"BenchmarkIngestHTTP", "residents/s", "issue 2: server ingest, batches of 200 over HTTP, registry of 1M", 10000, false},
+	{"BenchmarkIngestHTTP", "wire-bytes/resident", "issue 2: bytes on the wire per resident (gzip)", 200, true},
+	{"BenchmarkIngestHTTP", "registry-residents", "issue 2: residents in the registry before the run", 1000000, false},
+	{"BenchmarkSurveyorImport", "households/s", "issue 2: surveyor import into the laptop store", 0, false},
+}
+
+func main() {
+	results, err := parse(io.TeeReader(os.Stdin, os.Stderr))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchtable:", err)
+		os.Exit(1)
+	}
+	fmt.Println()
+	fmt.Printf("%-70s %14s  %-20s %12s  %s\n", "figure", "value", "unit", "target", "")
+	fmt.Println(strings.Repeat("-", 126))
+	for _, f := range figures {
+		v, ok := results[f.bench+" "+f.unit]
+		value, verdict := "not run", ""
+		if ok {
+			value = strconv.FormatFloat(v, 'f', 1, 64)
+			switch {
+			case f.target == 0:
+			case f.atMost && v <= f.target, !f.atMost && v >= f.target:
+				verdict = "met"
+			default:
+				verdict = "MISSED"
+			}
+		}
+		target := "-"
+		if f.target != 0 {
+			op := ">="
+			if f.atMost {
+				op = "<="
+			}
+			target = op + " " + strconv.FormatFloat(f.target, 'f', -1, 64)
+		}
+		fmt.Printf("%-70s %14s  %-20s %12s  %s\n", f.label, value, f.unit, target, verdict)
+	}
+}
+
+// parse reads benchmark lines ("BenchmarkX-2  10  123 ns/op  45.6 unit")
+// and returns the last value seen for each "name unit".
+func parse(r io.Reader) (map[string]float64, error) {
+	out := map[string]float64{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 4 || !strings.HasPrefix(fields[0], "Benchmark") {
+			continue
+		}
+		name := fields[0]
+		if i := strings.LastIndex(name, "-"); i > 0 {
+			if _, err := strconv.Atoi(name[i+1:]); err == nil {
+				name = name[:i]
+			}
+		}
+		for i := 2; i+1 < len(fields); i += 2 {
+			v, err := strconv.ParseFloat(fields[i], 64)
+			if err != nil {
+				continue
+			}
+			out[name+" "+fields[i+1]] = v
+		}
+	}
+	return out, sc.Err()
+}
