@@ -1,0 +1,118 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/doorstep-health/doorstep/schema"
+)
+
+// problemContentType is RFC 9457's media type for problem details.
+const problemContentType = "application/problem+json"
+
+// statusOf is the one place an error code becomes an HTTP status.
+func statusOf(code string) int {
+	switch code {
+	case schema.EINVALID:
+		return http.StatusUnprocessableEntity
+	case schema.ENOTFOUND:
+		return http.StatusNotFound
+	case schema.ECONFLICT, schema.ESTALE:
+		return http.StatusConflict
+	case schema.EUNAUTHORIZED, schema.ENOTREGISTERD:
+		return http.StatusUnauthorized
+	case schema.EFORBIDDEN:
+		return http.StatusForbidden
+	case schema.ETOOLARGE:
+		return http.StatusRequestEntityTooLarge
+	case schema.EMALFORMED:
+		return http.StatusBadRequest
+	}
+	return http.StatusInternalServerError
+}
+
+// codeOfStatus names echo's own errors (unknown route, wrong method) with
+// our codes, so every error body has one.
+func codeOfStatus(status int) string {
+	switch {
+	case status == http.StatusNotFound:
+		return schema.ENOTFOUND
+	case status == http.StatusUnauthorized:
+		return schema.EUNAUTHORIZED
+	case status == http.StatusForbidden:
+		return schema.EFORBIDDEN
+	case status == http.StatusRequestEntityTooLarge:
+		return schema.ETOOLARGE
+	case status == http.StatusBadRequest, status == http.StatusUnsupportedMediaType:
+		return schema.EMALFORMED
+	case status >= 500:
+		return schema.EINTERNAL
+	}
+	return schema.EINVALID
+}
+
+// problemFor describes err for the client. Internal errors say only
+// "internal error": their detail goes to the log, not over the wire.
+func problemFor(err error) schema.Problem {
+	var (
+		he *echo.HTTPError
+		ve schema.ValidationErrors
+		se *schema.Error
+		p  schema.Problem
+	)
+	switch {
+	case errors.As(err, &he):
+		p.Status, p.Code = he.Code, codeOfStatus(he.Code)
+		p.Message = fmt.Sprint(he.Message)
+		if p.Status >= 500 {
+			p.Message = "internal error"
+		}
+	case errors.As(err, &ve) && len(ve) > 0:
+		first := ve.First()
+		p.Code, p.Field, p.Rule, p.Message, p.Errors = schema.EINVALID, first.Field, first.Rule, ve.Error(), ve
+		p.Status = statusOf(p.Code)
+	case errors.As(err, &se):
+		p.Code, p.Field, p.Rule, p.Message = se.Code, se.Field, se.Rule, se.Message
+		p.Status = statusOf(p.Code)
+	default:
+		p.Code, p.Message = schema.EINTERNAL, schema.ErrorMessage(err)
+		p.Status = statusOf(p.Code)
+	}
+	p.Title = http.StatusText(p.Status)
+	return p
+}
+
+// handleError is echo's HTTPErrorHandler: every failed request, ours or
+// echo's, ends here and answers a problem body.
+func (s *Server) handleError(err error, c echo.Context) {
+	p := problemFor(err)
+	switch req := c.Request(); {
+	case errors.Is(err, echo.ErrNotFound):
+		p.Message = fmt.Sprintf("no such endpoint: %s %s", req.Method, req.URL.Path)
+	case errors.Is(err, echo.ErrMethodNotAllowed):
+		p.Message = fmt.Sprintf("%s is not allowed on %s", req.Method, req.URL.Path)
+	}
+	if p.Status >= 500 {
+		s.logger.ErrorContext(c.Request().Context(), "request failed",
+			"method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+	}
+	if c.Response().Committed {
+		return
+	}
+	h := c.Response().Header()
+	h.Set(echo.HeaderContentType, problemContentType)
+	if p.Status == http.StatusUnauthorized {
+		h.Set("WWW-Authenticate", `Bearer realm="syncserver"`)
+	}
+	c.Response().WriteHeader(p.Status)
+	if c.Request().Method == http.MethodHead {
+		return
+	}
+	if err := json.NewEncoder(c.Response()).Encode(p); err != nil {
+		s.logger.DebugContext(c.Request().Context(), "write problem", "err", err)
+	}
+}

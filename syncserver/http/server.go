@@ -1,0 +1,113 @@
+// Package httpapi serves the sync server's HTTP API (docs/sync-protocol.md):
+// device registration, batch push, change pull and stats, over the store.
+// Handlers decode, call one store method and encode; errors become problem
+// bodies in one place.
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/doorstep-health/doorstep/schema"
+	"github.com/doorstep-health/doorstep/syncserver/store"
+)
+
+// Server is the HTTP API over one store.
+type Server struct {
+	store           *store.Store
+	logger          *slog.Logger
+	echo            *echo.Echo
+	shutdownTimeout time.Duration
+}
+
+// Option changes how New sets up a Server.
+type Option func(*Server)
+
+// WithShutdownTimeout bounds how long a cancelled ListenAndServe waits for
+// requests in flight (default 15s) before closing their connections.
+func WithShutdownTimeout(d time.Duration) Option {
+	return func(s *Server) { s.shutdownTimeout = d }
+}
+
+// New returns the API over st, logging requests to logger.
+func New(st *store.Store, logger *slog.Logger, opts ...Option) *Server {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{store: st, logger: logger, echo: echo.New(), shutdownTimeout: 15 * time.Second}
+	for _, o := range opts {
+		o(s)
+	}
+	e := s.echo
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.Use(s.logRequests, recoverPanics)
+
+	e.GET("/healthz", s.handleHealthz)
+	api := e.Group("/api/v1")
+	api.POST("/devices/register", s.handleRegister)
+	api.POST("/sync/batches", s.handlePushBatch, s.requireRole(schema.RoleDevice))
+	api.GET("/sync/changes", s.handleChanges, s.requireRole(schema.RoleDevice))
+	api.GET("/stats", s.handleStats, s.requireRole(schema.RoleAdmin, schema.RoleSupervisor))
+	return s
+}
+
+// Handler returns the API as an http.Handler, for httptest servers and for
+// mounting behind another mux.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// ListenAndServe listens on addr and serves until ctx is cancelled, then
+// shuts down gracefully. It logs the address it listens on, which tells
+// the port chosen when addr asks for port 0.
+func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", addr, err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve serves on ln until ctx is cancelled, then stops accepting and
+// waits for requests in flight. It closes ln.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s.echo,
+		ReadHeaderTimeout: 10 * time.Second,
+		// A 2 MiB batch over a slow field connection needs time to arrive.
+		ReadTimeout:  2 * time.Minute,
+		WriteTimeout: 2 * time.Minute,
+		IdleTimeout:  2 * time.Minute,
+		ErrorLog:     slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+		// Requests in flight when ctx is cancelled finish their batch
+		// rather than roll it back: Shutdown waits for them.
+		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	s.logger.Info("listening", "addr", ln.Addr().String())
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.logger.Info("shutting down", "timeout", s.shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), s.shutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		hs.Close()
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}

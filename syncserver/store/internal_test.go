@@ -1,0 +1,147 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/doorstep-health/doorstep/schema"
+)
+
+func openTest(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "server.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func addDevice(t *testing.T, s *Store) string {
+	t.Helper()
+	id, code, err := s.AddDevice(context.Background(), "team", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RegisterDevice(context.Background(), code, ""); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// A failure of the database halfway through a batch must leave nothing of
+// the batch behind: not the records before it, not the batch log, not the
+// device's last sync.
+func TestApplyBatchFailureLeavesNothing(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	dev := addDevice(t, s)
+	if _, err := s.db.ExecContext(ctx, `CREATE TRIGGER fail_on_boom BEFORE INSERT ON residents
+		WHEN NEW.id = 'BOOM' BEGIN SELECT RAISE(ABORT, 'disk on fire'); END`); err != nil {
+		t.Fatal(err)
+	}
+	hh, _ := json.Marshal(schema.Household{Area: "DL-NW-W05", Address: schema.Address{Line1: "1", Locality: "L", City: "Delhi", Pincode: "110085"},
+		VisitedAt: "2025-11-27T10:30:00+05:30", Outcome: schema.OutcomeRevisit})
+	res := func(id string) schema.Record {
+		b, _ := json.Marshal(schema.Resident{HouseholdID: "H1", Name: "Asha", Sex: "F", DOB: "1990", DOBPrecision: "year", Relation: "head"})
+		return schema.Record{Kind: schema.KindResident, ID: id, Version: 1, Data: b}
+	}
+	b := schema.Batch{BatchID: "B1", DeviceID: dev, SchemaVersion: 1, Records: []schema.Record{
+		{Kind: schema.KindHousehold, ID: "H1", Version: 1, Data: hh}, res("R1"), res("BOOM"), res("R3"),
+	}}
+	if _, err := s.ApplyBatch(ctx, dev, b, 1); err == nil || schema.ErrorCode(err) != schema.EINTERNAL {
+		t.Fatalf("ApplyBatch: %v, want an internal error", err)
+	}
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM households) + (SELECT COUNT(*) FROM residents)
+		+ (SELECT COUNT(*) FROM batches) + (SELECT COUNT(*) FROM devices WHERE last_sync_at IS NOT NULL)`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("%d rows written by a failed batch", n)
+	}
+}
+
+func TestChangesPages(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	dev, other := addDevice(t, s), addDevice(t, s)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for i, d := range []string{dev, other, dev, dev, other, dev} {
+		c := schema.Change{Kind: "health_id", RecordID: "R" + string(rune('0'+i)), HealthID: "12-3456-7890-1234"}
+		if _, err := recordChange(ctx, tx, d, c, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+
+	var got []string
+	cursor := int64(0)
+	for page := 0; ; page++ {
+		ch, err := s.Changes(ctx, dev, cursor, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range ch.Changes {
+			if c.Seq <= cursor || c.HealthID == "" || c.At == "" {
+				t.Errorf("change %+v after cursor %d", c, cursor)
+			}
+			got = append(got, c.RecordID)
+		}
+		cursor = ch.Cursor
+		if !ch.More {
+			break
+		}
+		if page > 3 {
+			t.Fatal("more pages than changes")
+		}
+	}
+	if want := []string{"R0", "R2", "R3", "R5"}; len(got) != len(want) || got[0] != want[0] || got[3] != want[3] {
+		t.Errorf("changes %v, want %v", got, want)
+	}
+	ch, err := s.Changes(ctx, dev, cursor, 0)
+	if err != nil || len(ch.Changes) != 0 || ch.Cursor != cursor || ch.More || ch.Changes == nil {
+		t.Errorf("after the last change: %+v, %v", ch, err)
+	}
+	if _, err := s.Changes(ctx, dev, -1, 0); schema.ErrorCode(err) != schema.EINVALID {
+		t.Errorf("negative cursor: %v", err)
+	}
+}
+
+// Stats must count from the narrow covering indexes, never by reading
+// every row's JSON.
+func TestStatsUseCoveringIndexes(t *testing.T) {
+	s := openTest(t)
+	for _, q := range []string{
+		`SELECT COUNT(*) FROM households WHERE deleted = 0`,
+		`SELECT COUNT(*) FROM residents WHERE deleted = 0`,
+	} {
+		rows, err := s.db.Query(`EXPLAIN QUERY PLAN ` + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan string
+		for rows.Next() {
+			var id, parent, notused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan += detail + "; "
+		}
+		rows.Close()
+		if !strings.Contains(plan, "COVERING INDEX") {
+			t.Errorf("%s: plan %q reads the table", q, plan)
+		}
+	}
+}

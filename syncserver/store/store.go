@@ -1,0 +1,135 @@
+// Package store is the sync server's SQLite store: registered devices, API
+// tokens, the households and residents laptops push, and the change log they
+// pull. The HTTP API and the command line both call its methods.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/doorstep-health/doorstep/internal/sqlitedb"
+	"github.com/doorstep-health/doorstep/schema"
+)
+
+// readerConns is the size of the read pool: enough for concurrent token
+// checks and stats while the single writer applies batches.
+const readerConns = 4
+
+// Store is the server's database and its deployment secrets.
+type Store struct {
+	db  *sql.DB // the one writer connection
+	rdb *sql.DB // read-only pool
+
+	keysDir    string
+	aadhaarKey []byte
+
+	now        func() time.Time
+	maxRecords int
+}
+
+// Option changes how Open sets up a Store.
+type Option func(*Store)
+
+// WithKeysDir keeps the deployment's secret keys in dir instead of the
+// default <db path minus extension>-keys beside the database.
+func WithKeysDir(dir string) Option {
+	return func(s *Store) {
+		if dir != "" {
+			s.keysDir = dir
+		}
+	}
+}
+
+// WithClock replaces the wall clock, for tests of expiry.
+func WithClock(now func() time.Time) Option {
+	return func(s *Store) { s.now = now }
+}
+
+// WithMaxBatchRecords changes how many records ApplyBatch accepts in one
+// batch; n <= 0 means no limit. The default is schema.MaxRecordsPerBatch,
+// the network limit; benchmarks seed large databases with bigger batches.
+func WithMaxBatchRecords(n int) Option {
+	return func(s *Store) { s.maxRecords = n }
+}
+
+// DefaultKeysDir is where the keys of the database at dbPath live unless
+// told otherwise: syncserver.db keeps them in syncserver-keys.
+func DefaultKeysDir(dbPath string) string {
+	return strings.TrimSuffix(dbPath, filepath.Ext(dbPath)) + "-keys"
+}
+
+// Open opens (creating if needed) the database at path, applies the server
+// migrations and loads or creates the deployment's keys.
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	s := &Store{
+		keysDir:    DefaultKeysDir(path),
+		now:        time.Now,
+		maxRecords: schema.MaxRecordsPerBatch,
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	key, err := loadOrCreateKey(s.keysDir, aadhaarKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	s.aadhaarKey = key
+
+	if s.db, err = sqlitedb.Open(ctx, path); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if err := sqlitedb.Migrate(ctx, s.db, schema.ServerMigrations()); err != nil {
+		s.db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	// A bigger page cache keeps the upper levels of the primary-key indexes
+	// of a million-row table in memory, so a batch's lookups rarely read
+	// the disk. Only the writer needs it: it does the lookups that matter.
+	if _, err := s.db.ExecContext(ctx, `PRAGMA cache_size = -65536`); err != nil {
+		s.db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	if s.rdb, err = sqlitedb.OpenReader(ctx, path, readerConns); err != nil {
+		s.db.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	return s, nil
+}
+
+// Close closes both connection pools.
+func (s *Store) Close() error {
+	rerr := s.rdb.Close()
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close store: %w", err)
+	}
+	if rerr != nil {
+		return fmt.Errorf("close store: %w", rerr)
+	}
+	return nil
+}
+
+// KeysDir is the directory holding the deployment's secret keys.
+func (s *Store) KeysDir() string { return s.keysDir }
+
+// timeFormat is fixed-width so stored times sort as text.
+const timeFormat = "2006-01-02T15:04:05.000Z"
+
+func formatTime(t time.Time) string { return t.UTC().Format(timeFormat) }
+
+// parseTime reads a stored time; a NULL column gives nil. Every stored time
+// is written by formatTime, so an unparsable one can only come from a hand
+// edit of the file, and shows as absent rather than failing a listing.
+func parseTime(v sql.NullString) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v.String)
+	if err != nil {
+		return nil
+	}
+	return &t
+}
