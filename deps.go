@@ -4,7 +4,10 @@ package tools
 
 import (
 	_ "github.com/adrg/strutil"
+	_ "github.com/fxamacker/cbor/v2"
 	_ "github.com/go-pdf/fpdf"
+	_ "github.com/makiuchi-d/gozxing"
+	_ "github.com/veraison/go-cose"
 	_ "github.com/labstack/echo/v4"
 	_ "github.com/oklog/ulid/v2"
 	_ "github.com/schollz/progressbar/v3"

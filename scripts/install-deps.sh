@@ -4,14 +4,17 @@
 set -euo pipefail
 
 need=()
-# Debian packages the tests use, as "command:package".
-for pair in ${DOORSTEP_DEBS:-}; do
+# Debian packages the tests use, as "command:package": poppler's pdftoppm
+# and zbar's zbarimg read the QR back from rendered card PDFs.
+DEBS=${DOORSTEP_DEBS:-"pdftoppm:poppler-utils pdftotext:poppler-utils zbarimg:zbar-tools"}
+for pair in $DEBS; do
 	cmd=${pair%%:*}
 	pkg=${pair#*:}
-	command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
+	command -v "$cmd" >/dev/null 2>&1 || [[ " ${need[*]-} " == *" $pkg "* ]] || need+=("$pkg")
 done
 
 if [ ${#need[@]} -gt 0 ]; then
+	need=($(printf '%s\n' "${need[@]}" | sort -u))
 	if ! command -v apt-get >/dev/null 2>&1; then
 		echo "install-deps: missing ${need[*]} and no apt-get; the tests that need them will skip" >&2
 		exit 0

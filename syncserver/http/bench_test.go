@@ -59,6 +59,7 @@ func BenchmarkPushBatch(b *testing.B) {
 	}
 	b.ReportMetric(float64(pushed)/b.Elapsed().Seconds(), "residents/s")
 	b.ReportMetric(float64(wire)/float64(pushed), "wire-bytes/resident")
+	b.ReportMetric(float64(*seedResidents), "registry-residents")
 }
 
 type gen struct{ rnd *rand.Rand }
