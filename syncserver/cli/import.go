@@ -25,6 +25,9 @@ type importSummary struct {
 	Stale      int         `json:"stale"`
 	Rejected   int         `json:"rejected"`
 	Rejections []rejection `json:"rejections"`
+	// Matching is what the matcher decided for the residents the file
+	// brought, run before import returns.
+	Matching store.MatchReport `json:"matching"`
 }
 
 type rejection struct {
@@ -62,6 +65,9 @@ applied and the import can simply be run again.`,
 				sum, err := importBatches(cmd, s, in)
 				if err != nil {
 					return fmt.Errorf("import %s: %w", a[0], err)
+				}
+				if sum.Matching, err = s.MatchAll(cmd.Context()); err != nil {
+					return fmt.Errorf("import %s: records applied, matching will resume at the next import or serve: %w", a[0], err)
 				}
 				if asJSON {
 					return printJSON(app.Out, sum)
@@ -120,6 +126,8 @@ func printImportSummary(w io.Writer, sum importSummary) error {
 	fmt.Fprintf(t, "duplicate\t%d\n", sum.Duplicate)
 	fmt.Fprintf(t, "stale\t%d\n", sum.Stale)
 	fmt.Fprintf(t, "rejected\t%d\n", sum.Rejected)
+	m := sum.Matching
+	fmt.Fprintf(t, "matched\t%d: %d new persons, %d linked, %d to review\n", m.Residents, m.New, m.Linked, m.Review)
 	if err := t.Flush(); err != nil {
 		return err
 	}

@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"context"
 	"log/slog"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -28,6 +30,12 @@ accepting requests and waits for those in flight.`,
 			logger := slog.New(slog.NewTextHandler(app.Err, nil))
 			return app.withStore(ctx, func(s *store.Store) error {
 				logger.Info("store open", "db", app.dbPath, "keys", s.KeysDir())
+				// The matcher stops with the server, before the store closes.
+				mctx, stop := context.WithCancel(ctx)
+				var wg sync.WaitGroup
+				wg.Go(func() { s.RunMatcher(mctx, logger.Info) })
+				defer wg.Wait()
+				defer stop()
 				return httpapi.New(s, logger).ListenAndServe(ctx, opts.addr)
 			})
 		},

@@ -73,6 +73,9 @@ func (s *Store) ApplyBatch(ctx context.Context, deviceID string, b schema.Batch,
 	if err := tx.Commit(); err != nil {
 		return schema.BatchResult{}, fmt.Errorf("apply batch %s: commit: %w", b.BatchID, err)
 	}
+	if acc > 0 {
+		s.wakeMatcher()
+	}
 	return res, nil
 }
 
@@ -307,9 +310,9 @@ func newApplier(ctx context.Context, tx *sql.Tx, deviceID, now string) (*applier
 		lookup: prep(`SELECT device_id, version FROM residents WHERE id = ?`),
 		insert: prep(`INSERT INTO residents (id, device_id, version, deleted, household_id, data, received_at, updated_at)
 			VALUES (?1, ?2, ?3, 0, ?4, ?6, ?7, ?7)`),
-		update: prep(`UPDATE residents SET version = ?3, deleted = 0, household_id = ?4, data = ?6, updated_at = ?7
+		update: prep(`UPDATE residents SET version = ?3, deleted = 0, household_id = ?4, data = ?6, updated_at = ?7, match_state = 'pending'
 			WHERE id = ?1 AND device_id = ?2`),
-		tombstone: prep(`UPDATE residents SET version = ?3, deleted = 1, updated_at = ?4 WHERE id = ?1 AND device_id = ?2`),
+		tombstone: prep(`UPDATE residents SET version = ?3, deleted = 1, updated_at = ?4, match_state = 'pending' WHERE id = ?1 AND device_id = ?2`),
 		insertTombstone: prep(`INSERT INTO residents (id, device_id, version, deleted, data, received_at, updated_at)
 			VALUES (?1, ?2, ?3, 1, '{}', ?4, ?4)`),
 	}

@@ -16,6 +16,12 @@ type Stats struct {
 	Devices    int64        `json:"devices"`
 	Batches    int64        `json:"batches"`
 	Records    RecordCounts `json:"records"`
+	// Matching: residents joined to an existing person by the matcher,
+	// persons merged into another, residents waiting for the matcher.
+	AutoLinks     int64 `json:"auto_links"`
+	Merged        int64 `json:"merged"`
+	MatchPending  int64 `json:"match_pending"`
+	ReviewDecided int64 `json:"review_decided"`
 }
 
 // CardCounts counts cards by status.
@@ -53,6 +59,18 @@ func (s *Store) Stats(ctx context.Context) (Stats, error) {
 		(SELECT COALESCE(SUM(rejected), 0) FROM batches)`).
 		Scan(&st.Households, &st.Residents, &st.Devices, &st.Batches,
 			&st.Records.Accepted, &st.Records.Duplicate, &st.Records.Stale, &st.Records.Rejected)
+	if err != nil {
+		return Stats{}, fmt.Errorf("stats: %w", err)
+	}
+	err = s.rdb.QueryRowContext(ctx, `SELECT
+		(SELECT n FROM match_terms WHERE term = '#persons'),
+		(SELECT COUNT(*) FROM persons WHERE status = 'merged'),
+		(SELECT COUNT(*) FROM review_tasks WHERE status = 'open'),
+		(SELECT COUNT(*) FROM review_tasks WHERE status IN ('same', 'different') AND probability > 0),
+		(SELECT COUNT(*) FROM residents WHERE match_state = 'pending'),
+		(SELECT COUNT(*) FROM person_links WHERE kind = 'link' AND reason = 'auto') +
+		(SELECT COUNT(*) FROM person_links WHERE kind = 'merge' AND reason = 'auto')`).
+		Scan(&st.Persons, &st.Merged, &st.ReviewOpen, &st.ReviewDecided, &st.MatchPending, &st.AutoLinks)
 	if err != nil {
 		return Stats{}, fmt.Errorf("stats: %w", err)
 	}

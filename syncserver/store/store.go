@@ -29,6 +29,9 @@ type Store struct {
 
 	now        func() time.Time
 	maxRecords int
+
+	match    matcher
+	ingested chan struct{} // wakes RunMatcher
 }
 
 // Option changes how Open sets up a Store.
@@ -69,6 +72,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		keysDir:    DefaultKeysDir(path),
 		now:        time.Now,
 		maxRecords: schema.MaxRecordsPerBatch,
+		ingested:   make(chan struct{}, 1),
 	}
 	for _, o := range opts {
 		o(s)
@@ -96,6 +100,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if s.rdb, err = sqlitedb.OpenReader(ctx, path, readerConns); err != nil {
 		s.db.Close()
 		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if err := s.loadModel(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	return s, nil
 }
