@@ -326,4 +326,3 @@ func (s *Store) separate(ctx context.Context, tx *sql.Tx, a, b, by, now string) 
 	}
 	return nil
 }
-
