@@ -64,6 +64,15 @@ func (s *Store) Changes(ctx context.Context, deviceID string, after int64, limit
 	if err := rows.Err(); err != nil {
 		return schema.Changes{}, fmt.Errorf("changes for %s: %w", deviceID, err)
 	}
+	// The published signing keys travel with every pull, so a laptop can
+	// check cards offline in the field.
+	for _, k := range s.keyRing.PublicKeys().Keys {
+		b, err := json.Marshal(k)
+		if err != nil {
+			return schema.Changes{}, fmt.Errorf("changes for %s: %w", deviceID, err)
+		}
+		out.Keys = append(out.Keys, b)
+	}
 	return out, nil
 }
 

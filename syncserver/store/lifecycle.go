@@ -3,30 +3,61 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
+
+	"github.com/doorstep-health/doorstep/cards"
+	"github.com/doorstep-health/doorstep/schema"
 )
 
 // What happens around a person's life beyond matching: each is called
 // inside the transaction that made the change, so a crash never leaves a
-// person without what it should have got.
+// person without what it should have got, or a card valid that should not be.
 
-// personCreated runs when matching (or an unmerge) makes a new person.
+// personCreated issues a new person's health ID and queues its first card.
 func (s *Store) personCreated(ctx context.Context, tx *sql.Tx, person, now string) error {
-	return nil
+	if _, err := issueHealthID(ctx, tx, person, now); err != nil {
+		return err
+	}
+	_, err := s.queueCard(ctx, tx, person, now)
+	return err
 }
 
-// personMerged runs when person merged has been folded into survivor.
+// personMerged revokes the merged person's card: the survivor's card
+// stands, and the merged health ID answers as an alias of the survivor.
 func (s *Store) personMerged(ctx context.Context, tx *sql.Tx, survivor, merged, now string) error {
-	return nil
+	if _, err := revokeCards(ctx, tx, merged, ReasonMerged, now); err != nil {
+		return err
+	}
+	return s.notifyPerson(ctx, tx, survivor, now)
 }
 
-// personUnmerged runs when restored has been taken out of survivor again.
+// personUnmerged gives a person restored by unmerge a valid card again
+// (its own health ID never went away) and tells both sides' laptops.
 func (s *Store) personUnmerged(ctx context.Context, tx *sql.Tx, survivor, restored, now string) error {
-	return nil
+	var valid int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM cards WHERE person_id = ? AND status != 'revoked'`, restored).Scan(&valid); err != nil {
+		return err
+	}
+	if valid == 0 {
+		if _, err := s.queueCard(ctx, tx, restored, now); err != nil {
+			return err
+		}
+	}
+	return s.notifyPerson(ctx, tx, survivor, now)
 }
 
-// resolvePersonID turns what an operator types (a person id; later a
-// health ID) into a person id; anything else is passed through, to be
-// tried as a resident id.
+// resolvePersonID turns what an operator types into a person id: a health
+// ID (with or without dashes) becomes the person it was issued to;
+// anything else is passed through, to be tried as a person or resident id.
 func (s *Store) resolvePersonID(ctx context.Context, tx *sql.Tx, id string) (string, error) {
-	return id, nil
+	hid, err := cards.ParseHealthID(id)
+	if err != nil {
+		return id, nil
+	}
+	var person string
+	err = tx.QueryRowContext(ctx, `SELECT person_id FROM health_ids WHERE health_id = ?`, hid.Digits()).Scan(&person)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", schema.Errorf(schema.ENOTFOUND, "no person has health ID %s", hid)
+	}
+	return person, err
 }

@@ -243,11 +243,16 @@ func (s *Store) matchGroup(ctx context.Context, tx *sql.Tx, group []pendingResid
 // task, the blocking keys and the terms.
 func (s *Store) applyDecision(ctx context.Context, tx *sql.Tx, p pendingResident, f *match.Features, d match.Decision, now string) error {
 	person := p.person
-	link := ""
 	switch {
 	case d.Outcome == match.OutcomeLink && person == "":
-		person, link = d.Person, "auto"
+		person = d.Person
+		if _, err := tx.ExecContext(ctx, `UPDATE residents SET person_id = ?, link = 'auto' WHERE id = ?`, person, p.id); err != nil {
+			return err
+		}
 		if err := s.recordLink(ctx, tx, "link", person, "", []string{p.id}, "auto", "matcher", now); err != nil {
+			return err
+		}
+		if err := s.notifyPerson(ctx, tx, person, now); err != nil {
 			return err
 		}
 	case d.Outcome == match.OutcomeLink && person != d.Person:
@@ -268,18 +273,12 @@ func (s *Store) applyDecision(ctx context.Context, tx *sql.Tx, p pendingResident
 		}
 	case person == "":
 		var err error
-		if person, err = s.createPerson(ctx, tx, now); err != nil {
+		if person, err = s.createPerson(ctx, tx, p.id, "new", now); err != nil {
 			return err
 		}
-		link = "new"
 	}
 	if d.Outcome == match.OutcomeReview {
 		if err := s.openReview(ctx, tx, d.Best, now); err != nil {
-			return err
-		}
-	}
-	if link != "" {
-		if _, err := tx.ExecContext(ctx, `UPDATE residents SET person_id = ?, link = ? WHERE id = ?`, person, link, p.id); err != nil {
 			return err
 		}
 	}

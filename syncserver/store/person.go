@@ -11,11 +11,14 @@ import (
 	"github.com/doorstep-health/doorstep/syncserver/match"
 )
 
-// createPerson makes a new active person. Later stages hang what a new
-// person gets (a health ID, a card) on onPersonCreated.
-func (s *Store) createPerson(ctx context.Context, tx *sql.Tx, now string) (string, error) {
+// createPerson makes a new active person for resident, which joins it by
+// link (new, manual), and gives the person what a new person gets.
+func (s *Store) createPerson(ctx context.Context, tx *sql.Tx, resident, link, now string) (string, error) {
 	id := schema.NewID()
 	if _, err := tx.ExecContext(ctx, `INSERT INTO persons (id, status, created_at, updated_at) VALUES (?, 'active', ?, ?)`, id, now, now); err != nil {
+		return "", fmt.Errorf("create person: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE residents SET person_id = ?, link = ? WHERE id = ?`, id, link, resident); err != nil {
 		return "", fmt.Errorf("create person: %w", err)
 	}
 	if err := bumpTerm(ctx, tx, personsTerm, 1); err != nil {
@@ -278,11 +281,8 @@ func (s *Store) unlinkResident(ctx context.Context, tx *sql.Tx, resident, by, no
 	if alone {
 		return UnmergeResult{}, &schema.Error{Code: schema.ECONFLICT, Message: fmt.Sprintf("resident %s is the only resident of its person: nothing to unmerge", resident)}
 	}
-	fresh, err := s.createPerson(ctx, tx, now)
+	fresh, err := s.createPerson(ctx, tx, resident, "manual", now)
 	if err != nil {
-		return UnmergeResult{}, err
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE residents SET person_id = ?, link = 'manual' WHERE id = ?`, fresh, resident); err != nil {
 		return UnmergeResult{}, err
 	}
 	if err := s.separate(ctx, tx, fresh, person.String, by, now); err != nil {

@@ -74,5 +74,32 @@ func (s *Store) Stats(ctx context.Context) (Stats, error) {
 	if err != nil {
 		return Stats{}, fmt.Errorf("stats: %w", err)
 	}
+	rows, err := s.rdb.QueryContext(ctx, `SELECT status, COUNT(*) FROM cards GROUP BY status`)
+	if err != nil {
+		return Stats{}, fmt.Errorf("stats: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var status string
+		var n int64
+		if err := rows.Scan(&status, &n); err != nil {
+			return Stats{}, fmt.Errorf("stats: %w", err)
+		}
+		switch status {
+		case CardQueued:
+			st.Cards.Queued = n
+		case CardPrinted:
+			st.Cards.Printed = n
+		case CardDispatched:
+			st.Cards.Dispatched = n
+		case CardDelivered:
+			st.Cards.Delivered = n
+		case CardRevoked:
+			st.Cards.Revoked = n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return Stats{}, fmt.Errorf("stats: %w", err)
+	}
 	return st, nil
 }

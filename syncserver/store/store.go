@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/doorstep-health/doorstep/cards"
 	"github.com/doorstep-health/doorstep/internal/sqlitedb"
 	"github.com/doorstep-health/doorstep/schema"
 )
@@ -29,6 +30,9 @@ type Store struct {
 
 	now        func() time.Time
 	maxRecords int
+
+	keyRing      *cards.KeyRing
+	cardSettings CardSettings
 
 	match    matcher
 	ingested chan struct{} // wakes RunMatcher
@@ -73,6 +77,8 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		now:        time.Now,
 		maxRecords: schema.MaxRecordsPerBatch,
 		ingested:   make(chan struct{}, 1),
+
+		cardSettings: DefaultCardSettings,
 	}
 	for _, o := range opts {
 		o(s)
@@ -82,6 +88,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	s.aadhaarKey = key
+	if err := s.openKeyRing(); err != nil {
+		return nil, fmt.Errorf("open store: card signing keys: %w", err)
+	}
 
 	if s.db, err = sqlitedb.Open(ctx, path); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)

@@ -1,0 +1,223 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base32"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/doorstep-health/doorstep/cards"
+	"github.com/doorstep-health/doorstep/schema"
+)
+
+// Card statuses and revocation reasons.
+const (
+	CardQueued     = "queued"
+	CardPrinted    = "printed"
+	CardDispatched = "dispatched"
+	CardDelivered  = "delivered"
+	CardRevoked    = "revoked"
+
+	ReasonMerged    = "merged"
+	ReasonLost      = "lost"
+	ReasonDamaged   = "damaged"
+	ReasonCorrected = "corrected"
+)
+
+// ReprintReasons are the reasons `cards reprint` accepts.
+var ReprintReasons = []string{ReasonLost, ReasonDamaged, ReasonCorrected}
+
+// CardSettings are what every card of this deployment prints besides the
+// person: kept short because every issuer byte costs QR modules.
+type CardSettings struct {
+	Issuer    string
+	Programme string
+	Helpline  string
+}
+
+// DefaultCardSettings are used unless WithCardSettings says otherwise.
+var DefaultCardSettings = CardSettings{Issuer: "DL", Programme: "Delhi e-Health Card", Helpline: "1800-11-4477"}
+
+// WithCardSettings sets the issuer, programme name and helpline.
+func WithCardSettings(c CardSettings) Option { return func(s *Store) { s.cardSettings = c } }
+
+// CardKeys is the signing key ring: private keys in files, never in the
+// database.
+func (s *Store) CardKeys() *cards.KeyRing { return s.keyRing }
+
+func (s *Store) openKeyRing() error {
+	ring, err := cards.OpenKeyRing(s.keysDir + "/card-signing")
+	if err != nil {
+		return err
+	}
+	if _, err := ring.Active(); err != nil {
+		if _, err := ring.Rotate(); err != nil {
+			return fmt.Errorf("first signing key: %w", err)
+		}
+	}
+	s.keyRing = ring
+	return nil
+}
+
+// issueHealthID gives person a new random health ID. A collision with an
+// ID issued before (one in ten million at a city's scale) draws again:
+// IDs are never reused.
+func issueHealthID(ctx context.Context, tx *sql.Tx, person, now string) (cards.HealthID, error) {
+	for range 10 {
+		id, err := cards.NewHealthID(rand.Reader)
+		if err != nil {
+			return cards.HealthID{}, err
+		}
+		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO health_ids (health_id, person_id, issued_at) VALUES (?, ?, ?)`, id.Digits(), person, now)
+		if err != nil {
+			return cards.HealthID{}, fmt.Errorf("issue health ID: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return id, nil
+		}
+	}
+	return cards.HealthID{}, errors.New("issue health ID: ten collisions in a row; is the random source broken?")
+}
+
+// newSerial is a card serial: short (it is printed and in the QR), random,
+// unambiguous in Crockford-like base32 without padding.
+func newSerial() (string, error) {
+	b := make([]byte, 5)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return "C" + base32.StdEncoding.EncodeToString(b), nil
+}
+
+// centreOf is the printing centre that serves an area: its state and
+// district, so DL-NW-W05 prints at DL-NW.
+func centreOf(area string) string {
+	parts := strings.SplitN(area, "-", 3)
+	if len(parts) >= 2 {
+		return parts[0] + "-" + parts[1]
+	}
+	return area
+}
+
+// queueCard makes the next card version of person from its most precise
+// enrolment, signs its QR and queues it for the person's printing centre.
+// The caller has revoked any card that should no longer be valid.
+func (s *Store) queueCard(ctx context.Context, tx *sql.Tx, person, now string) (string, error) {
+	var healthID, rd, hd string
+	err := tx.QueryRowContext(ctx, `SELECT health_id FROM health_ids WHERE person_id = ?`, person).Scan(&healthID)
+	if err != nil {
+		return "", fmt.Errorf("queue card for %s: health ID: %w", person, err)
+	}
+	err = tx.QueryRowContext(ctx, `SELECT r.data, COALESCE(h.data, '{}') FROM residents r LEFT JOIN households h ON h.id = r.household_id
+		WHERE r.person_id = ? AND r.deleted = 0
+		ORDER BY CASE json_extract(r.data, '$.dob_precision') WHEN 'day' THEN 0 WHEN 'year' THEN 1 ELSE 2 END, r.rowid
+		LIMIT 1`, person).Scan(&rd, &hd)
+	if err != nil {
+		return "", fmt.Errorf("queue card for %s: enrolment: %w", person, err)
+	}
+	var r schema.Resident
+	var h schema.Household
+	if err := json.Unmarshal([]byte(rd), &r); err != nil {
+		return "", err
+	}
+	if err := json.Unmarshal([]byte(hd), &h); err != nil {
+		return "", err
+	}
+	var version int
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) + 1 FROM cards WHERE person_id = ?`, person).Scan(&version); err != nil {
+		return "", err
+	}
+	serial, err := newSerial()
+	if err != nil {
+		return "", err
+	}
+	hid, err := cards.ParseHealthID(healthID)
+	if err != nil {
+		return "", err
+	}
+	issued, _ := time.Parse(timeFormat, now)
+	c := cards.Card{
+		Programme: s.cardSettings.Programme, Helpline: s.cardSettings.Helpline,
+		HealthID: hid, Name: r.Name, DOB: r.DOB, DOBPrecision: r.DOBPrecision, Sex: r.Sex,
+		IssueDate: issued, Serial: serial, Version: version,
+	}
+	var problem any
+	if err := cards.CheckPrintable("name", r.Name); err != nil {
+		problem = err.Error()
+	}
+	key, err := s.keyRing.Active()
+	if err != nil {
+		return "", fmt.Errorf("queue card: %w", err)
+	}
+	if c.QR, err = cards.Sign(c.Claims(s.cardSettings.Issuer), key); err != nil {
+		return "", fmt.Errorf("queue card: %w", err)
+	}
+	body, err := json.Marshal(c)
+	if err != nil {
+		return "", err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO cards (serial, person_id, health_id, version, status, centre, card, qr, problem, issued_at, updated_at)
+		VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)`, serial, person, healthID, version, centreOf(h.Area), string(body), c.QR, problem, now, now); err != nil {
+		return "", fmt.Errorf("queue card for %s: %w", person, err)
+	}
+	return serial, s.notifyPerson(ctx, tx, person, now)
+}
+
+// revokeCards revokes every valid card of person.
+func revokeCards(ctx context.Context, tx *sql.Tx, person, reason, now string) (int64, error) {
+	res, err := tx.ExecContext(ctx, `UPDATE cards SET status = 'revoked', revoked_reason = ?, updated_at = ?
+		WHERE person_id = ? AND status != 'revoked'`, reason, now, person)
+	if err != nil {
+		return 0, fmt.Errorf("revoke cards of %s: %w", person, err)
+	}
+	return res.RowsAffected()
+}
+
+// notifyPerson tells the laptops that enrolled each of person's residents
+// its health ID and card status, through their change logs.
+func (s *Store) notifyPerson(ctx context.Context, tx *sql.Tx, person, now string) error {
+	var healthID, status sql.NullString
+	err := tx.QueryRowContext(ctx, `SELECT h.health_id,
+			(SELECT status FROM cards c WHERE c.person_id = h.person_id ORDER BY version DESC LIMIT 1)
+		FROM health_ids h WHERE h.person_id = ?`, person).Scan(&healthID, &status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, device_id FROM residents WHERE person_id = ? AND deleted = 0`, person)
+	if err != nil {
+		return err
+	}
+	type target struct{ resident, device string }
+	var targets []target
+	for rows.Next() {
+		var t target
+		if err := rows.Scan(&t.resident, &t.device); err != nil {
+			rows.Close()
+			return err
+		}
+		targets = append(targets, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	at, _ := time.Parse(timeFormat, now)
+	hid := healthID.String
+	if id, err := cards.ParseHealthID(hid); err == nil {
+		hid = id.String()
+	}
+	for _, t := range targets {
+		if _, err := recordChange(ctx, tx, t.device, schema.Change{Kind: "person", RecordID: t.resident, HealthID: hid, CardStatus: status.String}, at); err != nil {
+			return err
+		}
+	}
+	return nil
+}
