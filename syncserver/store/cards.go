@@ -67,7 +67,7 @@ func (s *Store) openKeyRing() error {
 // issueHealthID gives person a new random health ID. A collision with an
 // ID issued before (one in ten million at a city's scale) draws again:
 // IDs are never reused.
-func issueHealthID(ctx context.Context, tx *sql.Tx, person, now string) (cards.HealthID, error) {
+func issueHealthID(ctx context.Context, tx *txn, person, now string) (cards.HealthID, error) {
 	for range 10 {
 		id, err := cards.NewHealthID(rand.Reader)
 		if err != nil {
@@ -107,7 +107,7 @@ func centreOf(area string) string {
 // queueCard makes the next card version of person from its most precise
 // enrolment, signs its QR and queues it for the person's printing centre.
 // The caller has revoked any card that should no longer be valid.
-func (s *Store) queueCard(ctx context.Context, tx *sql.Tx, person, now string) (string, error) {
+func (s *Store) queueCard(ctx context.Context, tx *txn, person, now string) (string, error) {
 	var healthID, rd, hd string
 	err := tx.QueryRowContext(ctx, `SELECT health_id FROM health_ids WHERE person_id = ?`, person).Scan(&healthID)
 	if err != nil {
@@ -169,7 +169,7 @@ func (s *Store) queueCard(ctx context.Context, tx *sql.Tx, person, now string) (
 }
 
 // revokeCards revokes every valid card of person.
-func revokeCards(ctx context.Context, tx *sql.Tx, person, reason, now string) (int64, error) {
+func revokeCards(ctx context.Context, tx *txn, person, reason, now string) (int64, error) {
 	res, err := tx.ExecContext(ctx, `UPDATE cards SET status = 'revoked', revoked_reason = ?, updated_at = ?
 		WHERE person_id = ? AND status != 'revoked'`, reason, now, person)
 	if err != nil {
@@ -180,7 +180,7 @@ func revokeCards(ctx context.Context, tx *sql.Tx, person, reason, now string) (i
 
 // notifyPerson tells the laptops that enrolled each of person's residents
 // its health ID and card status, through their change logs.
-func (s *Store) notifyPerson(ctx context.Context, tx *sql.Tx, person, now string) error {
+func (s *Store) notifyPerson(ctx context.Context, tx *txn, person, now string) error {
 	var healthID, status sql.NullString
 	err := tx.QueryRowContext(ctx, `SELECT h.health_id,
 			(SELECT status FROM cards c WHERE c.person_id = h.person_id ORDER BY version DESC LIMIT 1)

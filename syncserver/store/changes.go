@@ -79,7 +79,7 @@ func (s *Store) Changes(ctx context.Context, deviceID string, after int64, limit
 // recordChange appends a change for deviceID to pull, inside the
 // transaction that caused it, so a change is never announced for a write
 // that rolled back. Matching, health IDs and cards call it.
-func recordChange(ctx context.Context, tx *sql.Tx, deviceID string, c schema.Change, now time.Time) (int64, error) {
+func recordChange(ctx context.Context, tx execer, deviceID string, c schema.Change, now time.Time) (int64, error) {
 	extra := schema.Change{HealthID: c.HealthID, CardStatus: c.CardStatus, Message: c.Message}
 	data, err := json.Marshal(extra)
 	if err != nil {
@@ -91,4 +91,9 @@ func recordChange(ctx context.Context, tx *sql.Tx, deviceID string, c schema.Cha
 		return 0, fmt.Errorf("record change: %w", err)
 	}
 	return res.LastInsertId()
+}
+
+// execer is what recordChange needs of a transaction.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }

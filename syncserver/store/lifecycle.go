@@ -14,7 +14,7 @@ import (
 // person without what it should have got, or a card valid that should not be.
 
 // personCreated issues a new person's health ID and queues its first card.
-func (s *Store) personCreated(ctx context.Context, tx *sql.Tx, person, now string) error {
+func (s *Store) personCreated(ctx context.Context, tx *txn, person, now string) error {
 	if _, err := issueHealthID(ctx, tx, person, now); err != nil {
 		return err
 	}
@@ -24,7 +24,7 @@ func (s *Store) personCreated(ctx context.Context, tx *sql.Tx, person, now strin
 
 // personMerged revokes the merged person's card: the survivor's card
 // stands, and the merged health ID answers as an alias of the survivor.
-func (s *Store) personMerged(ctx context.Context, tx *sql.Tx, survivor, merged, now string) error {
+func (s *Store) personMerged(ctx context.Context, tx *txn, survivor, merged, now string) error {
 	if _, err := revokeCards(ctx, tx, merged, ReasonMerged, now); err != nil {
 		return err
 	}
@@ -33,7 +33,7 @@ func (s *Store) personMerged(ctx context.Context, tx *sql.Tx, survivor, merged, 
 
 // personUnmerged gives a person restored by unmerge a valid card again
 // (its own health ID never went away) and tells both sides' laptops.
-func (s *Store) personUnmerged(ctx context.Context, tx *sql.Tx, survivor, restored, now string) error {
+func (s *Store) personUnmerged(ctx context.Context, tx *txn, survivor, restored, now string) error {
 	var valid int
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM cards WHERE person_id = ? AND status != 'revoked'`, restored).Scan(&valid); err != nil {
 		return err
@@ -49,7 +49,7 @@ func (s *Store) personUnmerged(ctx context.Context, tx *sql.Tx, survivor, restor
 // resolvePersonID turns what an operator types into a person id: a health
 // ID (with or without dashes) becomes the person it was issued to;
 // anything else is passed through, to be tried as a person or resident id.
-func (s *Store) resolvePersonID(ctx context.Context, tx *sql.Tx, id string) (string, error) {
+func (s *Store) resolvePersonID(ctx context.Context, tx *txn, id string) (string, error) {
 	hid, err := cards.ParseHealthID(id)
 	if err != nil {
 		return id, nil

@@ -13,7 +13,7 @@ import (
 
 // createPerson makes a new active person for resident, which joins it by
 // link (new, manual), and gives the person what a new person gets.
-func (s *Store) createPerson(ctx context.Context, tx *sql.Tx, resident, link, now string) (string, error) {
+func (s *Store) createPerson(ctx context.Context, tx *txn, resident, link, now string) (string, error) {
 	id := schema.NewID()
 	if _, err := tx.ExecContext(ctx, `INSERT INTO persons (id, status, created_at, updated_at) VALUES (?, 'active', ?, ?)`, id, now, now); err != nil {
 		return "", fmt.Errorf("create person: %w", err)
@@ -30,14 +30,17 @@ func (s *Store) createPerson(ctx context.Context, tx *sql.Tx, resident, link, no
 	return id, nil
 }
 
-func bumpTerm(ctx context.Context, tx *sql.Tx, term string, by int) error {
+func bumpTerm(ctx context.Context, tx *txn, term string, by int) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO match_terms (term, n) VALUES (?, ?)
 		ON CONFLICT (term) DO UPDATE SET n = n + excluded.n`, term, by)
+	if n, ok := tx.terms[term]; ok {
+		tx.terms[term] = n + by
+	}
 	return err
 }
 
 // addPersonTerms counts each term once per person.
-func addPersonTerms(ctx context.Context, tx *sql.Tx, person string, terms []string) error {
+func addPersonTerms(ctx context.Context, tx *txn, person string, terms []string) error {
 	for _, t := range terms {
 		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO person_terms (person_id, term) VALUES (?, ?)`, person, t)
 		if err != nil {
@@ -53,7 +56,8 @@ func addPersonTerms(ctx context.Context, tx *sql.Tx, person string, terms []stri
 }
 
 // dropPersonTerms uncounts every term of a person.
-func dropPersonTerms(ctx context.Context, tx *sql.Tx, person string) error {
+func dropPersonTerms(ctx context.Context, tx *txn, person string) error {
+	clear(tx.terms) // counts change in bulk below
 	if _, err := tx.ExecContext(ctx, `UPDATE match_terms SET n = n - 1
 		WHERE term IN (SELECT term FROM person_terms WHERE person_id = ?)`, person); err != nil {
 		return err
@@ -64,7 +68,7 @@ func dropPersonTerms(ctx context.Context, tx *sql.Tx, person string) error {
 
 // recountPersonTerms recounts a person's terms from its residents, after
 // residents moved in or out.
-func recountPersonTerms(ctx context.Context, tx *sql.Tx, person string) error {
+func recountPersonTerms(ctx context.Context, tx *txn, person string) error {
 	if err := dropPersonTerms(ctx, tx, person); err != nil {
 		return err
 	}
@@ -94,13 +98,13 @@ func recountPersonTerms(ctx context.Context, tx *sql.Tx, person string) error {
 	return addPersonTerms(ctx, tx, person, terms)
 }
 
-func personHasOnly(ctx context.Context, tx *sql.Tx, person, resident string) (bool, error) {
+func personHasOnly(ctx context.Context, tx *txn, person, resident string) (bool, error) {
 	var n int
 	err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM residents WHERE person_id = ? AND id != ? AND deleted = 0`, person, resident).Scan(&n)
 	return n == 0, err
 }
 
-func (s *Store) recordLink(ctx context.Context, tx *sql.Tx, kind, survivor, merged string, residents []string, reason, by, now string) error {
+func (s *Store) recordLink(ctx context.Context, tx *txn, kind, survivor, merged string, residents []string, reason, by, now string) error {
 	list, _ := json.Marshal(residents)
 	var m any
 	if merged != "" {
@@ -116,7 +120,7 @@ func (s *Store) recordLink(ctx context.Context, tx *sql.Tx, kind, survivor, merg
 // mergePersons folds person merged into survivor: its residents move, it
 // stays as a merged person pointing at the survivor (so its identifiers
 // keep answering), and the move is recorded for unmerge.
-func (s *Store) mergePersons(ctx context.Context, tx *sql.Tx, survivor, merged, reason, by, now string) error {
+func (s *Store) mergePersons(ctx context.Context, tx *txn, survivor, merged, reason, by, now string) error {
 	if survivor == merged {
 		return nil
 	}
@@ -152,7 +156,7 @@ func (s *Store) mergePersons(ctx context.Context, tx *sql.Tx, survivor, merged, 
 	return nil
 }
 
-func personResidents(ctx context.Context, tx *sql.Tx, person string) ([]string, error) {
+func personResidents(ctx context.Context, tx *txn, person string) ([]string, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT id FROM residents WHERE person_id = ? ORDER BY id`, person)
 	if err != nil {
 		return nil, err
@@ -185,7 +189,7 @@ type UnmergeResult struct {
 func (s *Store) Unmerge(ctx context.Context, id, by string) (UnmergeResult, error) {
 	s.match.mu.Lock()
 	defer s.match.mu.Unlock()
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return UnmergeResult{}, fmt.Errorf("unmerge %s: %w", id, err)
 	}
@@ -215,7 +219,7 @@ func (s *Store) Unmerge(ctx context.Context, id, by string) (UnmergeResult, erro
 	return res, nil
 }
 
-func (s *Store) unmergePerson(ctx context.Context, tx *sql.Tx, merged, by, now string) (UnmergeResult, error) {
+func (s *Store) unmergePerson(ctx context.Context, tx *txn, merged, by, now string) (UnmergeResult, error) {
 	var linkID int64
 	var survivor, list string
 	err := tx.QueryRowContext(ctx, `SELECT id, survivor, residents FROM person_links
@@ -262,7 +266,7 @@ func (s *Store) unmergePerson(ctx context.Context, tx *sql.Tx, merged, by, now s
 	return UnmergeResult{Survivor: current, Restored: merged, Residents: residents}, nil
 }
 
-func (s *Store) unlinkResident(ctx context.Context, tx *sql.Tx, resident, by, now string) (UnmergeResult, error) {
+func (s *Store) unlinkResident(ctx context.Context, tx *txn, resident, by, now string) (UnmergeResult, error) {
 	var person sql.NullString
 	err := tx.QueryRowContext(ctx, `SELECT person_id FROM residents WHERE id = ?`, resident).Scan(&person)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -299,7 +303,7 @@ func (s *Store) unlinkResident(ctx context.Context, tx *sql.Tx, resident, by, no
 
 // separate recounts both persons' terms and remembers every pair of their
 // residents as different people, closing open review tasks between them.
-func (s *Store) separate(ctx context.Context, tx *sql.Tx, a, b, by, now string) error {
+func (s *Store) separate(ctx context.Context, tx *txn, a, b, by, now string) error {
 	for _, p := range []string{a, b} {
 		if err := recountPersonTerms(ctx, tx, p); err != nil {
 			return err

@@ -48,7 +48,7 @@ func (s *Store) CreatePrintJob(ctx context.Context, centre string, limit int, by
 	if limit <= 0 || limit > 10000 {
 		limit = 1000
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return PrintJob{}, fmt.Errorf("create print job: %w", err)
 	}
@@ -91,7 +91,13 @@ func (s *Store) PrintJob(ctx context.Context, id int64) (PrintJob, error) {
 		return j, fmt.Errorf("print job %d: %w", id, err)
 	}
 	j.ConfirmedAt = confirmed.String
-	rows, err := s.rdb.QueryContext(ctx, `SELECT serial, card FROM cards WHERE print_job = ? ORDER BY issued_at, serial`, id)
+	// An open job prints only its cards still queued: one revoked since
+	// the job was made (reprinted, merged) must not reach the printer.
+	q := `SELECT serial, card FROM cards WHERE print_job = ? ORDER BY issued_at, serial`
+	if j.Status == "open" {
+		q = `SELECT serial, card FROM cards WHERE print_job = ? AND status = 'queued' ORDER BY issued_at, serial`
+	}
+	rows, err := s.rdb.QueryContext(ctx, q, id)
 	if err != nil {
 		return j, fmt.Errorf("print job %d: %w", id, err)
 	}
@@ -136,7 +142,7 @@ func (s *Store) heldCards(ctx context.Context, centre string) ([]HeldCard, error
 // ConfirmPrintJob records that the centre printed the job: its cards move
 // from queued to printed. Confirming again is a no-op.
 func (s *Store) ConfirmPrintJob(ctx context.Context, id int64, by string) (PrintJob, error) {
-	err := s.changeJob(ctx, id, "confirm", func(tx *sql.Tx, status, now string) error {
+	err := s.changeJob(ctx, id, "confirm", func(tx *txn, status, now string) error {
 		switch status {
 		case "confirmed":
 			return nil
@@ -156,7 +162,7 @@ func (s *Store) ConfirmPrintJob(ctx context.Context, id int64, by string) (Print
 
 // CancelPrintJob gives an unconfirmed job's cards back to the queue.
 func (s *Store) CancelPrintJob(ctx context.Context, id int64, by string) error {
-	return s.changeJob(ctx, id, "cancel", func(tx *sql.Tx, status, now string) error {
+	return s.changeJob(ctx, id, "cancel", func(tx *txn, status, now string) error {
 		switch status {
 		case "cancelled":
 			return nil
@@ -174,7 +180,7 @@ func (s *Store) CancelPrintJob(ctx context.Context, id int64, by string) error {
 // DispatchPrintJob marks a confirmed job's printed cards dispatched to the
 // field.
 func (s *Store) DispatchPrintJob(ctx context.Context, id int64, by string) error {
-	return s.changeJob(ctx, id, "dispatch", func(tx *sql.Tx, status, now string) error {
+	return s.changeJob(ctx, id, "dispatch", func(tx *txn, status, now string) error {
 		if status != "confirmed" {
 			return schema.Errorf(schema.ECONFLICT, "print job %d is %s; confirm it printed before dispatch", id, status)
 		}
@@ -182,8 +188,8 @@ func (s *Store) DispatchPrintJob(ctx context.Context, id int64, by string) error
 	})
 }
 
-func (s *Store) changeJob(ctx context.Context, id int64, what string, change func(tx *sql.Tx, status, now string) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+func (s *Store) changeJob(ctx context.Context, id int64, what string, change func(tx *txn, status, now string) error) error {
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return fmt.Errorf("%s print job %d: %w", what, id, err)
 	}
@@ -202,7 +208,7 @@ func (s *Store) changeJob(ctx context.Context, id int64, what string, change fun
 	return tx.Commit()
 }
 
-func (s *Store) moveJobCards(ctx context.Context, tx *sql.Tx, job int64, from, to, now string) error {
+func (s *Store) moveJobCards(ctx context.Context, tx *txn, job int64, from, to, now string) error {
 	persons, err := queryStrings(ctx, tx, `SELECT person_id FROM cards WHERE print_job = ? AND status = ?`, job, from)
 	if err != nil {
 		return err
@@ -304,7 +310,7 @@ func (s *Store) Reprint(ctx context.Context, who, reason, by string) (CardInfo, 
 			Message: fmt.Sprintf("must be one of %s, not %q", strings.Join(ReprintReasons, ", "), reason)}
 	}
 	var serial string
-	err := s.inTx(ctx, func(tx *sql.Tx, now string) error {
+	err := s.inTx(ctx, func(tx *txn, now string) error {
 		person, err := s.personOf(ctx, tx, who)
 		if err != nil {
 			return err
@@ -328,7 +334,7 @@ func (s *Store) RevokeCard(ctx context.Context, who, reason, by string) (int64, 
 		return 0, &schema.Error{Code: schema.EINVALID, Field: "reason", Rule: "required", Message: "is required"}
 	}
 	var n int64
-	err := s.inTx(ctx, func(tx *sql.Tx, now string) error {
+	err := s.inTx(ctx, func(tx *txn, now string) error {
 		res, err := tx.ExecContext(ctx, `UPDATE cards SET status = 'revoked', revoked_reason = ?, updated_at = ? WHERE serial = ? AND status != 'revoked'`, reason, now, who)
 		if err != nil {
 			return err
@@ -357,7 +363,7 @@ func (s *Store) RevokeCard(ctx context.Context, who, reason, by string) (int64, 
 
 // DeliverCard records that a dispatched card reached its holder.
 func (s *Store) DeliverCard(ctx context.Context, serial, by string) error {
-	return s.inTx(ctx, func(tx *sql.Tx, now string) error {
+	return s.inTx(ctx, func(tx *txn, now string) error {
 		res, err := tx.ExecContext(ctx, `UPDATE cards SET status = 'delivered', updated_at = ? WHERE serial = ? AND status IN ('dispatched', 'printed')`, now, serial)
 		if err != nil {
 			return err
@@ -384,8 +390,8 @@ func (s *Store) card(ctx context.Context, serial string) (CardInfo, error) {
 	return cs[0], nil
 }
 
-func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx, now string) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+func (s *Store) inTx(ctx context.Context, fn func(tx *txn, now string) error) error {
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return err
 	}

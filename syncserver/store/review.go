@@ -19,7 +19,7 @@ const (
 
 // openReview asks a supervisor about the pair of a comparison, unless the
 // pair has been asked about before: a decision is remembered for good.
-func (s *Store) openReview(ctx context.Context, tx *sql.Tx, c *match.Comparison, now string) error {
+func (s *Store) openReview(ctx context.Context, tx *txn, c *match.Comparison, now string) error {
 	if c == nil {
 		return nil
 	}
@@ -60,20 +60,30 @@ type ReviewSide struct {
 type ReviewFilter struct {
 	Status string // open (default), same, different, all
 	Limit  int
-	After  int64 // tasks with an id after this one, for paging
+	After  int64 // the last task of the previous page: tasks after it in the listing's order
 }
 
 // ReviewTasks lists tasks, the most likely matches first.
 func (s *Store) ReviewTasks(ctx context.Context, f ReviewFilter) ([]ReviewTask, error) {
-	if f.Status == "" {
+	switch f.Status {
+	case "":
 		f.Status = "open"
+	case "open", DecisionSame, DecisionDifferent, "all":
+	default:
+		return nil, &schema.Error{Code: schema.EINVALID, Field: "status", Rule: "one_of",
+			Message: fmt.Sprintf("must be open, same, different or all, not %q", f.Status)}
 	}
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100
 	}
-	q := `SELECT id FROM review_tasks WHERE (status = ? OR ? = 'all') AND id > ? AND probability > 0
-		ORDER BY probability DESC, id LIMIT ?`
-	rows, err := s.rdb.QueryContext(ctx, q, f.Status, f.Status, f.After, f.Limit)
+	// Paging follows the listing's order (probability, then id): the
+	// page after task X holds the tasks that sort after X, which an id
+	// comparison alone would not give.
+	q := `SELECT t.id FROM review_tasks t LEFT JOIN review_tasks c ON c.id = ?
+		WHERE (t.status = ? OR ? = 'all') AND t.probability > 0
+		AND (? = 0 OR t.probability < c.probability OR (t.probability = c.probability AND t.id > c.id))
+		ORDER BY t.probability DESC, t.id LIMIT ?`
+	rows, err := s.rdb.QueryContext(ctx, q, f.After, f.Status, f.Status, f.After, f.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("list review tasks: %w", err)
 	}
@@ -170,7 +180,7 @@ func (s *Store) DecideReview(ctx context.Context, id int64, decision, by string)
 func (s *Store) decideReview(ctx context.Context, id int64, decision, by string) error {
 	s.match.mu.Lock()
 	defer s.match.mu.Unlock()
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return err
 	}

@@ -34,6 +34,7 @@ type Store struct {
 	keyRing      *cards.KeyRing
 	cardSettings CardSettings
 
+	stmts    stmtCache
 	match    matcher
 	ingested chan struct{} // wakes RunMatcher
 }
@@ -119,6 +120,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 
 // Close closes both connection pools.
 func (s *Store) Close() error {
+	s.stmts.close()
 	rerr := s.rdb.Close()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)

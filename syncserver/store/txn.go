@@ -1,0 +1,142 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"sync"
+)
+
+// txn is a write transaction whose statements are parsed once per store
+// and then reused: matching runs a dozen small statements per resident, and
+// parsing SQL would otherwise cost more than running it.
+//
+// The store has one writer connection. A statement cannot be prepared on
+// the pool while a transaction holds that connection, so a statement new to
+// the store is prepared inside the transaction for its duration, and
+// prepared on the pool after the commit, when the connection is free; later
+// transactions bind the pool's statement to themselves, which on the same
+// connection reuses it without parsing.
+type txn struct {
+	*sql.Tx
+	db     *sql.DB
+	cache  *stmtCache
+	local  map[string]*sql.Stmt
+	missed []string
+	// terms caches match_terms rows read in this transaction; bumpTerm
+	// keeps it current.
+	terms map[string]int
+}
+
+// stmtCache holds statements prepared on the writer pool.
+type stmtCache struct {
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt
+}
+
+func (c *stmtCache) lookup(query string) *sql.Stmt {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stmts[query]
+}
+
+// promote prepares queries on the pool. Called with no transaction open.
+func (c *stmtCache) promote(ctx context.Context, db *sql.DB, queries []string) {
+	for _, q := range queries {
+		if c.lookup(q) != nil {
+			continue
+		}
+		st, err := db.PrepareContext(ctx, q)
+		if err != nil {
+			continue // the transaction path prepares it again next time
+		}
+		c.mu.Lock()
+		if c.stmts == nil {
+			c.stmts = make(map[string]*sql.Stmt)
+		}
+		if _, ok := c.stmts[q]; ok {
+			st.Close()
+		} else {
+			c.stmts[q] = st
+		}
+		c.mu.Unlock()
+	}
+}
+
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, st := range c.stmts {
+		st.Close()
+	}
+	c.stmts = nil
+}
+
+// begin starts a write transaction that reuses prepared statements.
+func (s *Store) begin(ctx context.Context) (*txn, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &txn{Tx: tx, db: s.db, cache: &s.stmts}, nil
+}
+
+// Commit commits, then prepares on the pool the statements this
+// transaction was the first to use.
+func (t *txn) Commit() error {
+	if err := t.Tx.Commit(); err != nil {
+		return err
+	}
+	if len(t.missed) > 0 {
+		t.cache.promote(context.Background(), t.db, t.missed)
+	}
+	return nil
+}
+
+// ExecContext runs query through a reused statement.
+func (t *txn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := t.prepared(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+// QueryContext runs query through a reused statement.
+func (t *txn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := t.prepared(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// QueryRowContext runs query through a reused statement.
+func (t *txn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := t.prepared(ctx, query)
+	if err != nil {
+		// A Row cannot carry a prepare error; the plain path reports it.
+		return t.Tx.QueryRowContext(ctx, query, args...)
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+func (t *txn) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := t.local[query]; ok {
+		return st, nil
+	}
+	var st *sql.Stmt
+	if shared := t.cache.lookup(query); shared != nil {
+		st = t.Tx.StmtContext(ctx, shared)
+	} else {
+		var err error
+		if st, err = t.Tx.PrepareContext(ctx, query); err != nil {
+			return nil, err
+		}
+		t.missed = append(t.missed, query)
+	}
+	if t.local == nil {
+		t.local = make(map[string]*sql.Stmt)
+	}
+	t.local[query] = st
+	return st, nil
+}
