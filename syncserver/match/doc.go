@@ -16,13 +16,17 @@
 //     BlockingKeys gives the keys to store for the resident afterwards.
 //  3. Model.Score compares the new resident with each candidate field by
 //     field (Fellegi–Sunter: a comparison level per field, a log2 Bayes
-//     factor per level, term-frequency adjustment for names and phones,
-//     household evidence as an explicit input) and returns the evidence the
-//     supervisor's review screen shows.
+//     factor per level, term-frequency adjustment from the Frequencies the
+//     store counts with FrequencyKeys, household evidence as an explicit
+//     input) and returns the evidence the supervisor's review screen shows.
 //  4. Model.Decide turns the best candidate into a link, a review task or a
 //     new person, after the hard rules: never auto-link two residents of the
 //     same household, residents whose birth years differ by more than their
 //     precision allows, or residents of different sex.
+//
+// Model.MatchGroup runs steps 2 to 4 for a household's members together,
+// over a Registry: the store's tables, or the in-memory Index and
+// FrequencyTable of the Matcher.
 //
 // Train estimates the model from the data by expectation maximisation, as
 // Splink does; Evaluate runs matching over labelled data and reports

@@ -75,8 +75,11 @@ func surveygenLabelled(t testing.TB, households int, seed uint64) []Labelled {
 	return data
 }
 
-// Measured with DefaultModel, seed 1: 3,000 households, ~11,000 residents:
-// see the log. Floors are the measure less a margin.
+// Measured with DefaultModel, seed 1, 3,000 households (10,811 residents,
+// 1,059 true pairs): precision 0.999, recall 0.908, F1 0.952, 151 review
+// tasks (67 of them true pairs). At 50,000 residents (13,700 households)
+// F1 is 0.940 (seed 1) and 0.935 (seed 2) at precision 0.996 to 0.997.
+// Floors are the measure less a margin.
 func TestEvaluateSurveygen(t *testing.T) {
 	data := surveygenLabelled(t, 3000, 1)
 	met := Evaluate(data, DefaultModel(), MatcherOptions{})

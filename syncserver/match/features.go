@@ -111,6 +111,19 @@ func (n *nameFeat) coreKeys() []string {
 	return out
 }
 
+// coreKey is the name's key without its markers: "Md. Sajid", "Sajid" and
+// "Mohammad Sajid" are one name as often as not, so they are counted as
+// one for term frequency. A name of markers only keeps them.
+func (n *nameFeat) coreKey() string {
+	if n.marker == 0 || n.markerOnly {
+		return n.key
+	}
+	toks := unmarked(n.tokens, n.marker)
+	sorted := slices.Clone(toks)
+	slices.Sort(sorted)
+	return strings.Join(sorted, " ")
+}
+
 // givenKey is the phonetic key of the first full token of a relative's name
 // that is neither a marker nor in own: the relative's given name.
 func (n *nameFeat) givenKey(own *nameFeat) string {
@@ -199,7 +212,7 @@ func NewFeatures(r *schema.Resident, h *schema.Household) Features {
 		}
 	}
 	if f.name.key != "" {
-		f.terms.name = termName + f.name.key
+		f.terms.name = termName + f.name.coreKey()
 	}
 	if f.father.key != "" {
 		f.terms.father = termRelative + relativeTerm(&f.father, &f.name)

@@ -29,8 +29,8 @@ type Candidate struct {
 // members of the group are candidates for later ones, so a member entered
 // twice at one door becomes a review, never a link (the same-household
 // rule). Household evidence comes from the whole group: a member's pair with
-// a registered resident gets it when another member of the group matches,
-// at least at review level, another member of that resident's household.
+// a registered resident gets it when another member of the group is more
+// likely than not another member of that resident's household.
 func (m *Model) MatchGroup(reg Registry, feats []Features, opt MatcherOptions) ([]Decision, error) {
 	opt = opt.withDefaults()
 	freq := reg.Frequencies()
@@ -91,9 +91,10 @@ type groupCandidate struct {
 
 // householdEvidence re-scores, with HouseholdOtherMatch, every pair (a, b)
 // for which another member of a's household has a candidate other than b
-// in b's household scoring at least the review threshold.
+// in b's household that is more likely than not the same person and breaks
+// no hard rule. (At review level, one chance likeness among a household's
+// members lent weight to all the others.)
 func (m *Model) householdEvidence(feats []Features, scored [][]groupCandidate, freq Frequencies) {
-	lower := weightOf(m.Lower)
 	type hit struct {
 		member int
 		id     string
@@ -101,7 +102,7 @@ func (m *Model) householdEvidence(feats []Features, scored [][]groupCandidate, f
 	byHousehold := make(map[string][]hit)
 	for i, list := range scored {
 		for _, c := range list {
-			if c.score.total >= lower {
+			if c.score.total >= 0 && c.score.blocks == 0 {
 				hh := c.Features.HouseholdID
 				byHousehold[hh] = append(byHousehold[hh], hit{i, c.Features.ID})
 			}

@@ -41,8 +41,10 @@ type Decision struct {
 // Matcher is the incremental matcher over an in-memory registry: each new
 // resident, in arrival order, is compared with its candidates from the
 // blocking index and linked, sent to review or made a new person. The
-// result depends only on the order of arrival. It is the reference for the
-// store's integration, which does the same with its tables.
+// result depends only on the residents and their order of arrival. It runs
+// the decisions the store runs (Model.MatchGroup over a Registry), over an
+// in-memory Index and FrequencyTable instead of tables: the reference for
+// the store, and the evaluation harness.
 //
 // A Matcher is not safe for concurrent use.
 type Matcher struct {
@@ -77,11 +79,8 @@ func (mt *Matcher) Persons() int { return mt.freq.Total() }
 func (mt *Matcher) Frequencies() Frequencies { return mt.freq }
 
 // AddHousehold matches the members of a newly arrived household, in
-// order, and registers them. h must be normalised (schema
-// Household.Normalize). Household evidence comes from the whole
-// household: a member's pair with a registered resident gets it when
-// another member of h matches (at least at review level) another member
-// of that resident's household.
+// order, with Model.MatchGroup (the store's path too), and registers them.
+// h must be normalised (schema Household.Normalize).
 func (mt *Matcher) AddHousehold(h *schema.Household) []Decision {
 	feats := make([]Features, len(h.Members))
 	for i := range h.Members {
@@ -94,100 +93,43 @@ func (mt *Matcher) AddHousehold(h *schema.Household) []Decision {
 // registers it.
 func (mt *Matcher) Add(f Features) Decision { return mt.addGroup([]Features{f})[0] }
 
-type scoredCand struct {
-	id    int32
-	score pairScore
-	hh    HouseholdEvidence
-}
-
 func (mt *Matcher) addGroup(feats []Features) []Decision {
-	m := mt.model
-	// Score every member against the registry as it was before the household.
-	scored := make([][]scoredCand, len(feats))
-	for i := range feats {
-		mt.cands = mt.index.Candidates(LookupKeys(&feats[i]), mt.opt.PerKey, mt.opt.MaxCandidates, mt.cands[:0])
-		list := make([]scoredCand, len(mt.cands))
-		for k, id := range mt.cands {
-			list[k] = scoredCand{id: id, score: m.score(&feats[i], mt.feats.at(id), mt.freq, HouseholdUnknown)}
-		}
-		scored[i] = list
+	reg := memRegistry{mt: mt, seq: make(map[string]int32)}
+	decisions, err := mt.model.MatchGroup(&reg, feats, mt.opt)
+	if err != nil {
+		panic(err) // memRegistry never fails
 	}
-	if len(feats) > 1 {
-		mt.householdEvidence(feats, scored)
-	}
-
-	decisions := make([]Decision, len(feats))
-	first := int32(mt.feats.len())
-	for i := range feats {
-		f := &feats[i]
-		list := scored[i]
-		// Earlier members of the same household: a member entered twice is
-		// a review, never a link (the same-household rule).
-		for j := first; j < int32(mt.feats.len()); j++ {
-			list = append(list, scoredCand{id: j, score: m.score(f, mt.feats.at(j), mt.freq, HouseholdUnknown)})
-		}
-		best := -1
-		for k := range list {
-			if best < 0 || list[k].score.total > list[best].score.total ||
-				(list[k].score.total == list[best].score.total && list[k].id < list[best].id) {
-				best = k
-			}
-		}
+	for i := range decisions {
+		d := &decisions[i]
 		seq := int32(mt.feats.len())
-		d := Decision{Resident: f.ID, Outcome: OutcomeNew, Person: f.ID, Candidates: len(list)}
 		person := seq
-		if best >= 0 {
-			c := list[best]
-			b := mt.feats.at(c.id)
-			cmp := m.Score(f, b, mt.freq, c.hh)
-			d.Best = &cmp
-			d.Outcome = m.decide(c.score.probability(), c.score.blocks != 0)
-			if d.Outcome == OutcomeLink {
-				person = mt.person[c.id]
-				d.Person = mt.feats.at(person).ID
-			}
+		if d.Outcome == OutcomeLink {
+			person = mt.person[reg.seq[d.Best.B]]
 		}
-		mt.register(*f, seq, person)
-		decisions[i] = d
+		mt.register(feats[i], seq, person)
+		d.Person = mt.feats.at(person).ID
 	}
 	return decisions
 }
 
-// householdEvidence re-scores, with HouseholdOtherMatch, every pair (a, b)
-// for which another member of a's household has a candidate other than b
-// in b's household that is more likely than not the same person (and breaks
-// no hard rule).
-func (mt *Matcher) householdEvidence(feats []Features, scored [][]scoredCand) {
-	m := mt.model
-	type hit struct {
-		member int
-		id     int32
+// memRegistry is Registry over the matcher's index, for one group.
+type memRegistry struct {
+	mt  *Matcher
+	seq map[string]int32 // candidates returned, by resident id
+}
+
+func (r *memRegistry) Frequencies() Frequencies { return r.mt.freq }
+
+func (r *memRegistry) Candidates(f *Features, perKey, limit int) ([]Candidate, error) {
+	mt := r.mt
+	mt.cands = mt.index.Candidates(LookupKeys(f), perKey, limit, mt.cands[:0])
+	out := make([]Candidate, len(mt.cands))
+	for k, id := range mt.cands {
+		c := mt.feats.at(id)
+		out[k] = Candidate{Features: c, Person: mt.feats.at(mt.person[id]).ID}
+		r.seq[c.ID] = id
 	}
-	byHousehold := make(map[string][]hit)
-	for i, list := range scored {
-		for _, c := range list {
-			if c.score.total >= 0 && c.score.blocks == 0 {
-				hh := mt.feats.at(c.id).HouseholdID
-				byHousehold[hh] = append(byHousehold[hh], hit{i, c.id})
-			}
-		}
-	}
-	if len(byHousehold) == 0 {
-		return
-	}
-	for i, list := range scored {
-		for k := range list {
-			c := &list[k]
-			hits := byHousehold[mt.feats.at(c.id).HouseholdID]
-			for _, o := range hits {
-				if o.member != i && o.id != c.id {
-					c.hh = HouseholdOtherMatch
-					c.score = m.score(&feats[i], mt.feats.at(c.id), mt.freq, HouseholdOtherMatch)
-					break
-				}
-			}
-		}
-	}
+	return out, nil
 }
 
 // register adds a resident to the registry as seq, belonging to person.

@@ -345,6 +345,3 @@ func (m *Model) PriorWeight(n int) float64 {
 
 // Probability turns a match weight (log2 odds) into a probability.
 func Probability(weight float64) float64 { return 1 / (1 + math.Exp2(-weight)) }
-
-// weightOf turns a probability into a match weight.
-func weightOf(p float64) float64 { return math.Log2(p / (1 - p)) }
