@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -347,27 +348,40 @@ type sqlRegistry struct {
 func (r *sqlRegistry) Frequencies() match.Frequencies { return sqlFrequencies{r.ctx, r.tx} }
 
 func (r *sqlRegistry) Candidates(f *match.Features, perKey, limit int) ([]match.Candidate, error) {
-	seen := map[string]bool{f.ID: true}
-	var ids []string
+	// Rarest keys first, as the in-memory index does: a rare key (an
+	// Aadhaar hash, a full date of birth with a name) says more than a
+	// common one (a pincode and "kumar"). Block sizes are counted up to a
+	// cap, which orders the rare ones exactly and the common ones last.
+	type block struct {
+		ids  []string
+		size int
+	}
+	var blocks []block
 	for _, k := range match.LookupKeys(f) {
-		rows, err := r.tx.QueryContext(r.ctx, `SELECT resident_id FROM match_keys WHERE key = ? ORDER BY seq DESC LIMIT ?`, k, perKey)
+		ids, err := queryStrings(r.ctx, r.tx, `SELECT resident_id FROM match_keys WHERE key = ? ORDER BY seq DESC LIMIT ?`, k, perKey)
 		if err != nil {
 			return nil, err
 		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
+		if len(ids) == 0 {
+			continue
+		}
+		size := len(ids)
+		if size == perKey {
+			if err := r.tx.QueryRowContext(r.ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM match_keys WHERE key = ? LIMIT 1000)`, k).Scan(&size); err != nil {
 				return nil, err
 			}
+		}
+		blocks = append(blocks, block{ids, size})
+	}
+	slices.SortStableFunc(blocks, func(x, y block) int { return x.size - y.size })
+	seen := map[string]bool{f.ID: true}
+	var ids []string
+	for _, b := range blocks {
+		for _, id := range b.ids {
 			if !seen[id] && len(ids) < limit {
 				seen[id] = true
 				ids = append(ids, id)
 			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
 		}
 	}
 	out := make([]match.Candidate, 0, len(ids))
