@@ -1,10 +1,30 @@
 #!/usr/bin/env bash
 # Runs the benchmarks each issue asks for and prints one table of figures
-# against their targets.
+# against their targets. REGISTRY sets the size of the server registry the
+# ingest and incremental-matching figures are measured against.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+REGISTRY=${REGISTRY:-1000000}
+MATCH_REGISTRY=${MATCH_REGISTRY:-$REGISTRY}
+work=$(mktemp -d "${TMPDIR:-/tmp}/doorstep-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+go build -o "$work/" ./cmd/syncserver ./cmd/surveygen
 {
+	# issue 2
 	go test -run '^$' -bench 'BenchmarkImport$' -benchtime 1x -count 1 ./surveyor/ 2>&1
-	# The registry is seeded with 1M residents before the timer starts.
-	go test -run '^$' -bench 'BenchmarkPushBatch$' -benchtime 300x -count 1 -timeout 60m ./syncserver/http/ -seed-residents 1000000 2>&1
+	go test -run '^$' -bench 'BenchmarkPushBatch$' -benchtime 300x -count 1 -timeout 60m ./syncserver/http/ -seed-residents "$REGISTRY" 2>&1
+	# issue 3: quality on surveygen data (~50k residents, 10% duplicates) and the FEBRL sets
+	"$work/surveygen" --households 14000 --dup-rate 0.1 --seed 2026 --out "$work/surveygen.jsonl"
+	echo "EVAL EvalSurveygen $("$work/syncserver" --db "$work/eval.db" match eval --in "$work/surveygen.jsonl" --json)"
+	for n in 1 2; do
+		f=../shared/data/febrl/febrl$n.jsonl
+		if [ -f "$f" ]; then
+			echo "EVAL EvalFebrl$n $("$work/syncserver" --db "$work/eval.db" match eval --in "$f" --json)"
+		else
+			echo "skipping FEBRL $n: $f is absent" >&2
+		fi
+	done
+	go test -run '^$' -bench 'BenchmarkStoreMatchIncremental$' -benchtime 2000x -count 1 -timeout 90m ./syncserver/store/ -registry-residents "$MATCH_REGISTRY" 2>&1
+	# issue 4 (one core)
+	go test -run '^$' -bench 'BenchmarkRenderSheet$|BenchmarkVerify$|BenchmarkPayloadSize$' -cpu 1 -count 1 ./cards/ 2>&1
 } | go run ./internal/benchtable

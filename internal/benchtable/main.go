@@ -6,6 +6,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -28,6 +29,25 @@ var figures = []figure{
 	{"BenchmarkPushBatch", "wire-bytes/resident", "issue 2: bytes on the wire per resident (gzip)", 200, true},
 	{"BenchmarkPushBatch", "registry-residents", "issue 2: residents in the registry before the run", 1000000, false},
 	{"BenchmarkImport", "households/s", "issue 2: surveyor import into the laptop store", 0, false},
+
+	{"EvalSurveygen", "f1", "issue 3: pairwise F1, surveygen ~50k residents, 10% duplicates", 0.99, false},
+	{"EvalSurveygen", "precision", "issue 3: pairwise precision, surveygen", 0, false},
+	{"EvalSurveygen", "recall", "issue 3: pairwise recall, surveygen", 0, false},
+	{"EvalSurveygen", "review_tasks", "issue 3: review tasks created, surveygen", 0, false},
+	{"EvalSurveygen", "records_per_second", "issue 3: evaluation matching speed, surveygen", 0, false},
+	{"EvalFebrl1", "f1", "issue 3: pairwise F1, FEBRL dataset1 (Splink FEBRL3: 0.993)", 0.993, false},
+	{"EvalFebrl1", "review_tasks", "issue 3: review tasks, FEBRL dataset1", 0, false},
+	{"EvalFebrl2", "f1", "issue 3: pairwise F1, FEBRL dataset2 (Splink FEBRL4: 0.999)", 0.993, false},
+	{"EvalFebrl2", "review_tasks", "issue 3: review tasks, FEBRL dataset2", 0, false},
+	{"BenchmarkStoreMatchIncremental", "registry-residents", "issue 3: residents in the server registry (SQLite)", 1000000, false},
+	{"BenchmarkStoreMatchIncremental", "p50-ms/resident", "issue 3: incremental matching per new resident, median", 0, false},
+	{"BenchmarkStoreMatchIncremental", "p99-ms/resident", "issue 3: incremental matching per new resident, p99", 2, true},
+	{"BenchmarkStoreMatchIncremental", "registry-match-records/s", "issue 3: whole-registry matching on the server store", 0, false},
+
+	{"BenchmarkRenderSheet", "cards/s", "issue 4: cards rendered to print-sheet PDF, one core", 300, false},
+	{"BenchmarkPayloadSize", "payload-bytes", "issue 4: QR payload bytes, 40-character name", 0, false},
+	{"BenchmarkPayloadSize", "qr-version", "issue 4: QR version at level Q, 40-character name", 11, true},
+	{"BenchmarkVerify", "verifications/s", "issue 4: offline verifications, one core", 10000, false},
 }
 
 func main() {
@@ -44,6 +64,9 @@ func main() {
 		value, verdict := "not run", ""
 		if ok {
 			value = strconv.FormatFloat(v, 'f', 1, 64)
+			if v < 10 && v != float64(int64(v)) {
+				value = strconv.FormatFloat(v, 'f', 4, 64)
+			}
 			switch {
 			case f.target == 0:
 			case f.atMost && v <= f.target, !f.atMost && v >= f.target:
@@ -71,6 +94,19 @@ func parse(r io.Reader) (map[string]float64, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
+		// "EVAL name {json}" carries a command's --json figures.
+		if rest, ok := strings.CutPrefix(sc.Text(), "EVAL "); ok {
+			name, body, _ := strings.Cut(rest, " ")
+			var m map[string]any
+			if json.Unmarshal([]byte(body), &m) == nil {
+				for k, v := range m {
+					if f, ok := v.(float64); ok {
+						out[name+" "+k] = f
+					}
+				}
+			}
+			continue
+		}
 		fields := strings.Fields(sc.Text())
 		if len(fields) < 4 || !strings.HasPrefix(fields[0], "Benchmark") {
 			continue

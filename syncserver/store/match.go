@@ -284,6 +284,13 @@ func (s *Store) applyDecision(ctx context.Context, tx *txn, p pendingResident, f
 		if person, err = s.createPerson(ctx, tx, p.id, "new", now); err != nil {
 			return err
 		}
+	default:
+		// A re-matched resident that stays with its person: check it still
+		// belongs there, now that its data changed.
+		var err error
+		if person, err = s.recheckPerson(ctx, tx, p, f, person, now); err != nil {
+			return err
+		}
 	}
 	if d.Outcome == match.OutcomeReview {
 		if err := s.openReview(ctx, tx, d.Best, now); err != nil {
@@ -299,6 +306,49 @@ func (s *Store) applyDecision(ctx context.Context, tx *txn, p pendingResident, f
 		return err
 	}
 	return markMatched(ctx, tx, p.id, p.fingerprint)
+}
+
+// recheckPerson compares an edited resident with the other residents of
+// its person. If none of them is still likely the same human, the resident
+// leaves with a new person of its own (an edit that corrects a wrong link);
+// if only possibly, a supervisor is asked.
+func (s *Store) recheckPerson(ctx context.Context, tx *txn, p pendingResident, f *match.Features, person, now string) (string, error) {
+	others, err := queryStrings(ctx, tx, `SELECT id FROM residents WHERE person_id = ? AND id != ? AND deleted = 0`, person, p.id)
+	if err != nil || len(others) == 0 {
+		return person, err
+	}
+	reg := &sqlRegistry{ctx: ctx, tx: tx, m: &s.match}
+	m := s.match.model
+	var best *match.Comparison
+	for _, id := range others {
+		c, ok, err := reg.candidate(p.id, id)
+		if err != nil {
+			return person, err
+		}
+		if !ok {
+			continue
+		}
+		cmp := m.Score(f, c.Features, reg.Frequencies(), match.HouseholdUnknown)
+		if best == nil || cmp.Probability > best.Probability {
+			best = &cmp
+		}
+	}
+	switch {
+	case best == nil:
+		return person, nil
+	case m.Decide(best) == match.OutcomeNew:
+		fresh, err := s.createPerson(ctx, tx, p.id, "new", now)
+		if err != nil {
+			return person, err
+		}
+		if err := s.recordLink(ctx, tx, "unlink", person, fresh, []string{p.id}, "edit", "matcher", now); err != nil {
+			return person, err
+		}
+		return fresh, recountPersonTerms(ctx, tx, person)
+	case m.Decide(best) == match.OutcomeReview:
+		return person, s.openReview(ctx, tx, best, now)
+	}
+	return person, nil
 }
 
 func markMatched(ctx context.Context, tx *txn, id, fingerprint string) error {

@@ -14,13 +14,13 @@ import (
 
 var registryResidents = flag.Int("registry-residents", 20000, "residents matched into the registry before BenchmarkMatchIncremental measures")
 
-// BenchmarkMatchIncremental fills a registry with surveygen households (10%
+// BenchmarkStoreMatchIncremental fills a registry with surveygen households (10%
 // duplicates), matching them all (the whole-registry figure), then matches
 // further households one by one and reports the cost per new resident:
 // median and 99th percentile, against the registry's size.
 //
-//	go test -run ^$ -bench MatchIncremental -benchtime 2000x -registry-residents 1000000 ./syncserver/store
-func BenchmarkMatchIncremental(b *testing.B) {
+//	go test -run ^$ -bench StoreMatchIncremental -benchtime 2000x -registry-residents 1000000 ./syncserver/store
+func BenchmarkStoreMatchIncremental(b *testing.B) {
 	ctx := context.Background()
 	s, err := Open(ctx, b.TempDir()+"/registry.db", WithMaxBatchRecords(0))
 	if err != nil {
