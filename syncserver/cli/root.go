@@ -87,6 +87,8 @@ secret keys kept beside it (--keys).`,
 		NewCmdToken(app),
 		NewCmdImport(app),
 		NewCmdStats(app),
+		NewCmdReview(app), NewCmdPerson(app), NewCmdMatch(app),
+		NewCmdCards(app), NewCmdKeys(app), NewCmdVerify(app),
 	)
 	return root
 }

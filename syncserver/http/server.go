@@ -1,5 +1,6 @@
 // Package httpapi serves the sync server's HTTP API (docs/sync-protocol.md):
-// device registration, batch push, change pull and stats, over the store.
+// device registration, batch push, change pull and stats, over the store;
+// and the supervisor's review tasks and unmerge.
 // Handlers decode, call one store method and encode; errors become problem
 // bodies in one place.
 package httpapi
@@ -56,6 +57,12 @@ func New(st *store.Store, logger *slog.Logger, opts ...Option) *Server {
 	api.POST("/sync/batches", s.handlePushBatch, s.requireRole(schema.RoleDevice))
 	api.GET("/sync/changes", s.handleChanges, s.requireRole(schema.RoleDevice))
 	api.GET("/stats", s.handleStats, s.requireRole(schema.RoleAdmin, schema.RoleSupervisor))
+	supervisor := s.requireRole(schema.RoleAdmin, schema.RoleSupervisor)
+	api.GET("/review/tasks", s.handleReviewTasks, supervisor)
+	api.GET("/review/tasks/:id", s.handleReviewTask, supervisor)
+	api.POST("/review/tasks/:id/decision", s.handleDecideReview, supervisor)
+	api.POST("/persons/:id/unmerge", s.handleUnmerge, supervisor)
+	s.routeCards(e, api)
 	return s
 }
 
