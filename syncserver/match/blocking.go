@@ -15,6 +15,7 @@ const (
 	KeyAddress  = "h" // household address + first letter of a name token
 	KeyRelative = "r" // phonetic key of a given name + of the father's or spouse's given name
 	KeySingle   = "g" // phonetic key of one name token + sex + birth year
+	KeyNameOnly = "y" // phonetic keys of two name tokens, whatever the birth year: looked up only by a resident whose birth year is unknown
 )
 
 // keyFields are the fields a blocking key kind makes agree, which EM must
@@ -29,6 +30,7 @@ var keyFields = map[string][]int{
 	KeyAddress:  {fName, fAddress},
 	KeyRelative: {fName, fFather, fSpouse},
 	KeySingle:   {fName, fSex, fDOB},
+	KeyNameOnly: {fName},
 }
 
 // maxNameKeyTokens bounds the name tokens that make pair keys (six pairs
@@ -73,6 +75,22 @@ func blockingKeys(f *Features, lo, hi int, lookup bool) []string {
 			keys = append(keys, prefix+strconv.Itoa(f.BirthYear+d))
 		}
 	}
+	// Name keys: by birth year, and once without it. A resident whose
+	// birth year is unknown is stored under "?" and looks up the keys
+	// without a year; one whose year is known is stored under the key
+	// without a year and looks up "?" besides its years. (The first
+	// stored and looked up under every year would cost a hundred keys.)
+	nameYears := func(prefix string) {
+		years(KeyName + ":" + prefix + ":")
+		switch {
+		case f.BirthYear != 0 && !lookup:
+			keys = append(keys, KeyNameOnly+":"+prefix)
+		case f.BirthYear != 0:
+			keys = append(keys, KeyName+":"+prefix+":?")
+		case lookup:
+			keys = append(keys, KeyNameOnly+":"+prefix)
+		}
+	}
 	// The sexes to key by: one's own when storing ("?" when unknown); when
 	// looking up, also "?", or every sex when one's own is unknown.
 	var sexes []string
@@ -95,7 +113,7 @@ func blockingKeys(f *Features, lo, hi int, lookup bool) []string {
 	switch len(phon) {
 	case 0:
 	case 1:
-		years(KeyName + ":" + phon[0] + ":")
+		nameYears(phon[0])
 	default:
 		for i := 0; i < len(phon); i++ {
 			for j := i + 1; j < len(phon); j++ {
@@ -103,7 +121,7 @@ func blockingKeys(f *Features, lo, hi int, lookup bool) []string {
 				if x > y {
 					x, y = y, x
 				}
-				years(KeyName + ":" + x + "." + y + ":")
+				nameYears(x + "." + y)
 			}
 		}
 	}

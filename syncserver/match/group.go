@@ -30,7 +30,9 @@ type Candidate struct {
 // twice at one door becomes a review, never a link (the same-household
 // rule). Household evidence comes from the whole group: a member's pair with
 // a registered resident gets it when another member of the group is more
-// likely than not another member of that resident's household.
+// likely than not another member of that resident's household, and weighs
+// as much as being one family enrolled again when that other member is one
+// beyond doubt (see householdEvidence and DefaultModel).
 func (m *Model) MatchGroup(reg Registry, feats []Features, opt MatcherOptions) ([]Decision, error) {
 	opt = opt.withDefaults()
 	freq := reg.Frequencies()
@@ -67,7 +69,7 @@ func (m *Model) MatchGroup(reg Registry, feats []Features, opt MatcherOptions) (
 		d := Decision{Resident: f.ID, Outcome: OutcomeNew, Candidates: len(list)}
 		if best >= 0 {
 			c := list[best]
-			cmp := m.Score(f, c.Features, freq, c.hh)
+			cmp := m.comparison(c.score, f, c.Features)
 			d.Best = &cmp
 			d.Outcome = m.decide(c.score.probability(), c.score.blocks != 0)
 			if d.Outcome == OutcomeLink {
@@ -85,41 +87,64 @@ func (m *Model) MatchGroup(reg Registry, feats []Features, opt MatcherOptions) (
 
 type groupCandidate struct {
 	Candidate
-	score pairScore
-	hh    HouseholdEvidence
+	score  pairScore
+	family float64 // the probability that the two households are one family
 }
 
-// householdEvidence re-scores, with HouseholdOtherMatch, every pair (a, b)
-// for which another member of a's household has a candidate other than b
-// in b's household that is more likely than not the same person and breaks
-// no hard rule. (At review level, one chance likeness among a household's
-// members lent weight to all the others.)
+// householdEvidence re-scores every pair (a, b) for which another member
+// of a's household is, more likely than not, a registered member of b's
+// household other than b (and breaks no hard rule), with the probability
+// that the two households are one family: 1 − Π(1 − p) over those other
+// members matched beyond doubt (p ≥ Upper), p the best such likeness of
+// each, weighed without the relatives' names (pairScore.ownTotal: a wife's
+// spouse name is her husband's name, which must not come back to him as
+// household evidence). The others lend only the level's fixed weight: at
+// review level, one chance likeness among a household's members would lend
+// weight to all the others.
 func (m *Model) householdEvidence(feats []Features, scored [][]groupCandidate, freq Frequencies) {
 	type hit struct {
 		member int
 		id     string
+		prob   float64
 	}
 	byHousehold := make(map[string][]hit)
 	for i, list := range scored {
 		for _, c := range list {
 			if c.score.total >= 0 && c.score.blocks == 0 {
 				hh := c.Features.HouseholdID
-				byHousehold[hh] = append(byHousehold[hh], hit{i, c.Features.ID})
+				byHousehold[hh] = append(byHousehold[hh], hit{i, c.Features.ID, Probability(c.score.ownTotal())})
 			}
 		}
 	}
 	if len(byHousehold) == 0 {
 		return
 	}
+	best := make([]float64, len(feats))
 	for i, list := range scored {
 		for k := range list {
 			c := &list[k]
-			for _, o := range byHousehold[c.Features.HouseholdID] {
+			hits := byHousehold[c.Features.HouseholdID]
+			if len(hits) == 0 {
+				continue
+			}
+			clear(best)
+			for _, o := range hits {
 				if o.member != i && o.id != c.Features.ID {
-					c.hh = HouseholdOtherMatch
-					c.score = m.score(&feats[i], c.Features, freq, HouseholdOtherMatch)
-					break
+					best[o.member] = max(best[o.member], o.prob)
 				}
+			}
+			apart, any := 1.0, false
+			for _, p := range best {
+				if p > 0 {
+					any = true
+				}
+				if p >= m.Upper {
+					apart *= 1 - p
+				}
+			}
+			if any {
+				c.family = 1 - apart
+				c.score = m.scoreFamily(&feats[i], c.Features, freq, c.family)
 			}
 		}
 	}

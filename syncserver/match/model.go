@@ -62,7 +62,9 @@ var fieldLevels = [numFields][]string{
 //
 // Household evidence is not one of them: another member matching says the
 // household is a family enrolled again, which makes it likely that this
-// member, too, is someone already registered.
+// member, too, is someone already registered. (When it is strong enough
+// to say so beyond doubt, it does count under the cap, with the cap raised
+// to its own weight: see Model.scoreFamily.)
 var familyField = [numFields]bool{fFather: true, fPhone: true, fAddress: true}
 
 // Level is the m and u probability of one comparison level: m the
@@ -175,6 +177,15 @@ type Model struct {
 // value; the address "area" level by pincode; the name levels tokens,
 // phonetic and subset by the frequencies of the tokens. See tfWeight and
 // tokenWeight.
+//
+// Household: the level's weight is what "another member matches, more
+// likely than not" is worth. When another member of the arriving household
+// is a registered member of the candidate's household beyond doubt (at or
+// above Upper, on its own evidence, relatives' names left out), and the
+// names agree whole in full tokens, the weight is instead the Bayes factor
+// of being one family enrolled again, log2(s/(FamilySize·λ) + 1 − s) with s
+// the probability of one family and λ the prior (see householdWeight),
+// counted under the family cap with phone, address and father's name.
 //
 // Prior: a new resident is a given registered person with probability
 // DuplicateRate/N (N persons registered, at least MinRegistry): 0.1/N.

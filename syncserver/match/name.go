@@ -122,7 +122,7 @@ func isVowel(c byte) bool { return c == 'a' || c == 'e' || c == 'i' || c == 'o' 
 // spellings of one Indian name agree:
 //
 //   - aspirates lose their h: th→t, dh→d, bh→b, kh→k, gh→g, jh→j, ph→f, ch/chh→c, sh→s;
-//   - ksh and ks→x (Lakshmi, Laxmi), z→j, q→k, c→k;
+//   - ksh, ks and khs→x (Lakshmi, Laxmi; Rukhsana, Ruksana), z→j, q→k, c→k;
 //   - b, v and w are one letter (Vikas, Bikas; Bhawna, Bhavna; Devi, Debi), written v;
 //   - vowel length: aa→a, ee→i, ii→i, oo→u, uu→u; au/ou, and ow before a
 //     consonant→o (Chaudhary, Choudhry, Chowdhury); ay before a consonant or
@@ -161,6 +161,13 @@ func FoldToken(t string) string {
 			case next == 's':
 				emit('x')
 				i++
+			case next == 'h' && at(i+2) == 's':
+				// khs, khsh: ks with an aspirate (Rukhsana, Ruksana, Rukshana).
+				emit('x')
+				i += 2
+				if at(i+1) == 'h' {
+					i++
+				}
 			case next == 'h':
 				emit('k')
 				i++

@@ -166,3 +166,11 @@ func TestMarkersFolded(t *testing.T) {
 		}
 	}
 }
+
+func TestFoldAspirateKS(t *testing.T) {
+	for _, p := range [][2]string{{"Rukhsana", "Ruksana"}, {"Rukhsana", "Rukshana"}, {"Lakshmi", "Laxmi"}} {
+		if a, b := FoldName(p[0]), FoldName(p[1]); a != b {
+			t.Errorf("FoldName(%q) = %q, FoldName(%q) = %q", p[0], a, p[1], b)
+		}
+	}
+}

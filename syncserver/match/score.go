@@ -92,11 +92,23 @@ const (
 
 func (p *pairScore) probability() float64 { return Probability(p.total) }
 
+// ownTotal is the weight without the agreement of the relatives' names:
+// what a pair says of its two residents alone. A husband's name agreeing
+// as his wife's spouse name is the husband's evidence, not the wife's, so
+// it must not come back to him as household evidence.
+func (p *pairScore) ownTotal() float64 {
+	return p.total - max(0, p.weights[fFather]) - max(0, p.weights[fSpouse])
+}
+
 // Score compares resident a (typically the new one) with b. freq may be
 // nil: then there is no term-frequency adjustment and the registry is
 // taken to hold Model.MinRegistry persons.
 func (m *Model) Score(a, b *Features, freq Frequencies, hh HouseholdEvidence) Comparison {
-	p := m.score(a, b, freq, hh)
+	return m.comparison(m.score(a, b, freq, hh), a, b)
+}
+
+// comparison is the Comparison of a scored pair, with its display strings.
+func (m *Model) comparison(p pairScore, a, b *Features) Comparison {
 	c := Comparison{A: a.ID, B: b.ID, Prior: p.prior, Weight: p.total, Probability: p.probability()}
 	c.Evidence = make([]Evidence, 0, numFields+1)
 	for f := 0; f < numFields; f++ {
@@ -146,6 +158,19 @@ func (m *Model) decide(prob float64, blocked bool) Outcome {
 }
 
 func (m *Model) score(a, b *Features, freq Frequencies, hh HouseholdEvidence) pairScore {
+	family := -1.0
+	if hh == HouseholdOtherMatch {
+		family = 0
+	}
+	return m.scoreFamily(a, b, freq, family)
+}
+
+// scoreFamily scores a pair with household evidence when sameFamily ≥ 0:
+// another member of a's household is, more likely than not, a registered
+// member of b's, and sameFamily is the probability, from members matched
+// beyond doubt, that the two households are one family enrolled twice.
+// sameFamily < 0: no household evidence.
+func (m *Model) scoreFamily(a, b *Features, freq Frequencies, sameFamily float64) pairScore {
 	var p pairScore
 	p.levels[fName] = int8(compareNames(&a.name, &b.name))
 	p.levels[fFather] = int8(compareNames(&a.father, &b.father))
@@ -158,12 +183,21 @@ func (m *Model) score(a, b *Features, freq Frequencies, hh HouseholdEvidence) pa
 	p.levels[fAddress] = int8(compareAddress(a, b))
 	p.levels[fHousehold] = missing
 	sameHousehold := a.HouseholdID != "" && a.HouseholdID == b.HouseholdID
-	if hh == HouseholdOtherMatch && !sameHousehold {
+	if sameFamily >= 0 && !sameHousehold {
 		p.levels[fHousehold] = householdOther
 	}
 	n := m.registrySize(freq)
 	for f := 0; f < numFields; f++ {
 		p.weights[f] = m.weight(f, int(p.levels[f]))
+	}
+	if p.levels[fHousehold] == householdOther {
+		// Within one family, names share a surname or a marker (Devi,
+		// Kumar) and given names can be alike: only a name that agrees
+		// whole, in full tokens, tells its member from the others.
+		if l := p.levels[fName]; l > namePhonetic || a.name.initials > 0 || b.name.initials > 0 {
+			sameFamily = 0
+		}
+		p.weights[fHousehold] = m.householdWeight(sameFamily, n)
 	}
 	// Term frequencies. Family evidence counts for at most being one
 	// family: log2(n/size), the size being the persons registered with the
@@ -189,7 +223,8 @@ func (m *Model) score(a, b *Features, freq Frequencies, hh HouseholdEvidence) pa
 			field int
 			a, b  *nameFeat
 		}{{fName, &a.name, &b.name}, {fFather, &a.father, &b.father}, {fSpouse, &a.spouse, &b.spouse}} {
-			if l := p.levels[f.field]; l == nameTokens || l == namePhonetic || l == nameSubset {
+			switch l := p.levels[f.field]; l {
+			case nameTokens, namePhonetic, nameSubset:
 				p.weights[f.field] = m.tokenWeight(f.field, int(l), f.a, f.b, freq, total)
 			}
 		}
@@ -216,6 +251,13 @@ func (m *Model) score(a, b *Features, freq Frequencies, hh HouseholdEvidence) pa
 		}
 	}
 	limit := math.Log2(n / family)
+	if p.levels[fHousehold] == householdOther && sameFamily > 0 {
+		// Household evidence from members matched beyond doubt says "one
+		// family" too, and more: that this member is likely back with it.
+		// Phone, address and father's name add nothing to it.
+		sum += p.weights[fHousehold]
+		limit = max(limit, p.weights[fHousehold])
+	}
 	if sameHousehold {
 		// Members of one household share phone, address and relatives by
 		// being enrolled together: no evidence at all.
@@ -251,6 +293,22 @@ func (m *Model) score(a, b *Features, freq Frequencies, hh HouseholdEvidence) pa
 		}
 	}
 	return p
+}
+
+// householdWeight is the weight of household evidence: the Bayes factor
+// of "the two households are one family enrolled twice" holding with
+// probability sameFamily. Given one family, the new resident is a given
+// registered member of it with probability 1/FamilySize, against the prior
+// λ = DuplicateRate/n that it is a given registered person otherwise:
+//
+//	log2(sameFamily/(FamilySize·λ) + 1 − sameFamily)
+//
+// It counts with the family fields under the family cap (see score), so
+// that a family's phone and address do not say "one family" a second time.
+func (m *Model) householdWeight(sameFamily, n float64) float64 {
+	sameFamily = min(max(sameFamily, 0), 1)
+	lambda := m.DuplicateRate / n
+	return max(m.weight(fHousehold, householdOther), math.Log2(sameFamily/(m.FamilySize*lambda)+1-sameFamily))
 }
 
 // tfWeight is the weight of an agreement on a term that count of the
