@@ -100,3 +100,26 @@ func (ve ValidationErrors) First() *Error {
 func fieldError(field, rule, format string, args ...any) *Error {
 	return &Error{Code: EINVALID, Field: field, Rule: rule, Message: fmt.Sprintf(format, args...)}
 }
+
+// CodeForStatus names an HTTP status with our error code, for an error
+// body that has none (a proxy's page, a framework's own 404): both the
+// server's error handler and the laptop's client read statuses this way.
+func CodeForStatus(status int) string {
+	switch {
+	case status == 400, status == 415: // bad request, unsupported media type
+		return EMALFORMED
+	case status == 401:
+		return EUNAUTHORIZED
+	case status == 403:
+		return EFORBIDDEN
+	case status == 404:
+		return ENOTFOUND
+	case status == 409:
+		return ECONFLICT
+	case status == 413:
+		return ETOOLARGE
+	case status >= 500:
+		return EINTERNAL
+	}
+	return EINVALID
+}

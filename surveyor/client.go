@@ -255,31 +255,13 @@ func problemError(status int, body []byte) error {
 		if text == "" {
 			text = http.StatusText(status)
 		}
-		return fmt.Errorf("server answered %d: %w", status, &schema.Error{Code: codeForStatus(status), Message: text})
+		return fmt.Errorf("server answered %d: %w", status, &schema.Error{Code: schema.CodeForStatus(status), Message: text})
 	}
 	if p.Code == "" {
-		p.Code = codeForStatus(status)
+		p.Code = schema.CodeForStatus(status)
 	}
 	if p.Message == "" {
 		p.Message = p.Title
 	}
 	return fmt.Errorf("server answered %d: %w", status, &schema.Error{Code: p.Code, Field: p.Field, Rule: p.Rule, Message: p.Message})
-}
-
-func codeForStatus(status int) string {
-	switch {
-	case status == http.StatusUnauthorized:
-		return schema.EUNAUTHORIZED
-	case status == http.StatusForbidden:
-		return schema.EFORBIDDEN
-	case status == http.StatusNotFound:
-		return schema.ENOTFOUND
-	case status == http.StatusRequestEntityTooLarge:
-		return schema.ETOOLARGE
-	case status == http.StatusBadRequest:
-		return schema.EMALFORMED
-	case status >= 500:
-		return schema.EINTERNAL
-	}
-	return schema.EINVALID
 }

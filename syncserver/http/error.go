@@ -35,26 +35,6 @@ func statusOf(code string) int {
 	return http.StatusInternalServerError
 }
 
-// codeOfStatus names echo's own errors (unknown route, wrong method) with
-// our codes, so every error body has one.
-func codeOfStatus(status int) string {
-	switch {
-	case status == http.StatusNotFound:
-		return schema.ENOTFOUND
-	case status == http.StatusUnauthorized:
-		return schema.EUNAUTHORIZED
-	case status == http.StatusForbidden:
-		return schema.EFORBIDDEN
-	case status == http.StatusRequestEntityTooLarge:
-		return schema.ETOOLARGE
-	case status == http.StatusBadRequest, status == http.StatusUnsupportedMediaType:
-		return schema.EMALFORMED
-	case status >= 500:
-		return schema.EINTERNAL
-	}
-	return schema.EINVALID
-}
-
 // problemFor describes err for the client. Internal errors say only
 // "internal error": their detail goes to the log, not over the wire.
 func problemFor(err error) schema.Problem {
@@ -66,7 +46,7 @@ func problemFor(err error) schema.Problem {
 	)
 	switch {
 	case errors.As(err, &he):
-		p.Status, p.Code = he.Code, codeOfStatus(he.Code)
+		p.Status, p.Code = he.Code, schema.CodeForStatus(he.Code)
 		p.Message = fmt.Sprint(he.Message)
 		if p.Status >= 500 {
 			p.Message = "internal error"

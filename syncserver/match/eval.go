@@ -149,14 +149,15 @@ func Evaluate(data []Labelled, m *Model, opt MatcherOptions) Metrics {
 		met.RecordsPerSecond = float64(met.Records) / met.Seconds
 	}
 	met.Persons = mt.Persons()
-	met.TruePairs, met.LinkedPairs, met.CorrectPairs = pairCounts(truth, persons)
+	met.TruePairs, met.LinkedPairs, met.CorrectPairs = PairCounts(truth, persons)
 	met.Precision, met.Recall, met.F1 = prf(met.CorrectPairs, met.LinkedPairs, met.TruePairs)
 	return met
 }
 
-// pairCounts counts pairs within truth clusters, within predicted clusters
-// and within both.
-func pairCounts(truth, pred []string) (truePairs, predPairs, both int) {
+// PairCounts counts pairs of records within truth clusters, within
+// predicted clusters (persons) and within both: the three numbers pairwise
+// precision and recall are made of. truth[i] and pred[i] label record i.
+func PairCounts(truth, pred []string) (truePairs, predPairs, both int) {
 	type cell struct{ t, p string }
 	tc := make(map[string]int)
 	pc := make(map[string]int)

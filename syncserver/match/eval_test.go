@@ -125,7 +125,7 @@ func TestLoadLabelled(t *testing.T) {
 func TestPairCounts(t *testing.T) {
 	truth := []string{"a", "a", "a", "b", "b", "c"}
 	pred := []string{"1", "1", "2", "2", "2", "3"}
-	tp, pp, both := pairCounts(truth, pred)
+	tp, pp, both := PairCounts(truth, pred)
 	// truth: 3 + 1; predicted: 1 + 3; both: (a,1) 1 + (b,2) 1.
 	if tp != 4 || pp != 4 || both != 2 {
 		t.Fatalf("pairs %d %d %d, want 4 4 2", tp, pp, both)

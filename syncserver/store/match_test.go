@@ -769,7 +769,7 @@ func TestMatchPrecisionOnGeneratedData(t *testing.T) {
 	if len(truth) != len(cluster) {
 		t.Fatalf("%d residents in persons, %d generated", len(truth), len(cluster))
 	}
-	truePairs, linked, correct := pairCounts(truth, pred)
+	truePairs, linked, correct := match.PairCounts(truth, pred)
 	precision, recall := float64(correct)/float64(linked), float64(correct)/float64(truePairs)
 	st := r.stats()
 	t.Logf("store: %d residents, %d persons, %d true pairs, %d linked pairs, %d correct: precision %.4f recall %.4f; %d review tasks",
@@ -813,27 +813,4 @@ func TestMatchPrecisionOnGeneratedData(t *testing.T) {
 		t.Errorf("store and reference matcher differ: linked %d/%d, correct %d/%d, persons %d/%d",
 			linked, ref.LinkedPairs, correct, ref.CorrectPairs, st.Persons, ref.Persons)
 	}
-}
-
-// pairCounts counts pairs of residents in one cluster, in one person, and
-// in both.
-func pairCounts(truth, pred []string) (truePairs, predPairs, both int) {
-	type cell struct{ t, p string }
-	tc, pc, cc := map[string]int{}, map[string]int{}, map[cell]int{}
-	for i := range truth {
-		tc[truth[i]]++
-		pc[pred[i]]++
-		cc[cell{truth[i], pred[i]}]++
-	}
-	pairs := func(n int) int { return n * (n - 1) / 2 }
-	for _, n := range tc {
-		truePairs += pairs(n)
-	}
-	for _, n := range pc {
-		predPairs += pairs(n)
-	}
-	for _, n := range cc {
-		both += pairs(n)
-	}
-	return truePairs, predPairs, both
 }
