@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/doorstep-health/doorstep/cards"
+	"github.com/doorstep-health/doorstep/schema"
 	"github.com/doorstep-health/doorstep/syncserver/store"
 )
 
@@ -96,6 +97,9 @@ listed on standard error at every run until their enrolment is corrected.`,
 			if (opts.centre == "") == (opts.job == "") {
 				return usageErrorf("give exactly one of --centre (a new job) and --job (an open job to render again)")
 			}
+			if opts.limit < 1 {
+				return usageErrorf("--limit must be 1 or more, not %d", opts.limit)
+			}
 			if opts.job != "" && cmd.Flags().Changed("limit") {
 				return usageErrorf("--limit goes with --centre: an open job's cards are fixed")
 			}
@@ -112,6 +116,9 @@ listed on standard error at every run until their enrolment is corrected.`,
 				var err error
 				if jobID == 0 {
 					job, err = s.CreatePrintJob(ctx, opts.centre, opts.limit, cardsActor(app))
+					if schema.ErrorCode(err) == schema.ENOTFOUND {
+						warnHeldOnly(ctx, app.Err, s, opts.centre)
+					}
 				} else {
 					job, err = s.PrintJobToRender(ctx, jobID)
 				}
@@ -160,13 +167,28 @@ func warnHeld(w io.Writer, job store.PrintJob) {
 	if len(job.Held) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "WARNING: %d queued cards of centre %s are HELD and were NOT printed; correct their enrolment on the laptop:\n", len(job.Held), job.Centre)
+	fmt.Fprintf(w, "WARNING: %d queued cards of centre %s are HELD and were NOT printed. Correct the name on the laptop, sync,\n", len(job.Held), job.Centre)
+	fmt.Fprintf(w, "then queue a printable version: syncserver cards reprint HEALTHID --reason corrected\n")
 	for _, h := range job.Held {
 		hid := h.HealthID
 		if id, err := cards.ParseHealthID(hid); err == nil {
 			hid = id.String()
 		}
 		fmt.Fprintf(w, "  %s  %s  %s\n", h.Serial, hid, h.Problem)
+	}
+}
+
+// warnHeldOnly says so when a centre has nothing to print but held cards,
+// which would otherwise go unseen.
+func warnHeldOnly(ctx context.Context, w io.Writer, s *store.Store, centre string) {
+	centres, err := s.CardCentres(ctx)
+	if err != nil {
+		return // the print error itself is what the operator needs
+	}
+	for _, c := range centres {
+		if c.Centre == centre && c.Held > 0 {
+			fmt.Fprintf(w, "WARNING: %d queued cards of centre %s are HELD (a name the card font cannot print); correct them on the laptop, sync, then 'cards reprint HEALTHID --reason corrected'\n", c.Held, centre)
+		}
 	}
 }
 

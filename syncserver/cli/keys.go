@@ -60,7 +60,7 @@ func newCmdKeysRotate(app *App) *cobra.Command {
 				if previous != "" {
 					fmt.Fprintf(app.Out, "key %s keeps verifying the cards it signed until 'syncserver keys retire %s'\n", previous, previous)
 				}
-				fmt.Fprintln(app.Out, "restart a running 'syncserver serve' so that it signs with the new key")
+				fmt.Fprintln(app.Out, "a running 'syncserver serve' signs new cards with it from its next card on")
 				return nil
 			})
 		},

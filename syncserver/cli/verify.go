@@ -113,7 +113,7 @@ revocation.`,
 		},
 	}
 	cmd.Flags().StringVar(&opts.image, "image", "", "read the QR codes in this PNG or JPEG `FILE`")
-	cmd.Flags().StringVar(&opts.keys, "keys", "", "published key document `FILE` (from /.well-known/health-card-keys or 'keys export')")
+	cmd.Flags().StringVar(&opts.keys, "keys", "", "published key document `FILE` (from /.well-known/health-card-keys or 'keys export'); a directory is the secret keys DIR, as for other commands")
 	cmd.Flags().BoolVar(&opts.json, "json", false, `print one {"valid","reason","detail","health_id","name","dob","sex","serial","version","kid",…} a line per code`)
 	// This --keys shadows the global one (the secret keys directory, also
 	// SYNCSERVER_KEYS); verifyKeySet still takes a directory in that sense.

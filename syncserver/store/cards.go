@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -48,12 +50,22 @@ func WithCardSettings(c CardSettings) Option { return func(s *Store) { s.cardSet
 
 // CardKeys is the signing key ring: private keys in files, never in the
 // database.
-func (s *Store) CardKeys() *cards.KeyRing { return s.keyRing }
+func (s *Store) CardKeys() *cards.KeyRing {
+	s.keyMu.RLock()
+	defer s.keyMu.RUnlock()
+	return s.keyRing
+}
 
 func (s *Store) openKeyRing() error {
-	ring, err := cards.OpenKeyRing(s.keysDir + "/card-signing")
+	dir := filepath.Join(s.keysDir, "card-signing")
+	ring, err := cards.OpenKeyRing(dir)
 	if err != nil {
 		return err
+	}
+	s.keyMu.Lock()
+	defer s.keyMu.Unlock()
+	if st, err := os.Stat(filepath.Join(dir, "keys.json")); err == nil {
+		s.keyRingStamp = st.ModTime()
 	}
 	if _, err := ring.Active(); err != nil {
 		if _, err := ring.Rotate(); err != nil {
@@ -62,6 +74,20 @@ func (s *Store) openKeyRing() error {
 	}
 	s.keyRing = ring
 	return nil
+}
+
+// refreshKeyRing reloads the key ring when `syncserver keys rotate` or
+// `keys retire` changed it from another process, so a running server never
+// signs with a key the operator has rotated away or retired.
+func (s *Store) refreshKeyRing() error {
+	s.keyMu.RLock()
+	dir, stamp := s.keyRing.Dir(), s.keyRingStamp
+	s.keyMu.RUnlock()
+	st, err := os.Stat(filepath.Join(dir, "keys.json"))
+	if err != nil || st.ModTime().Equal(stamp) {
+		return nil
+	}
+	return s.openKeyRing()
 }
 
 // issueHealthID gives person a new random health ID. A collision with an
@@ -150,7 +176,10 @@ func (s *Store) queueCard(ctx context.Context, tx *txn, person, now string) (str
 	if err := cards.CheckPrintable("name", r.Name); err != nil {
 		problem = err.Error()
 	}
-	key, err := s.keyRing.Active()
+	if err := s.refreshKeyRing(); err != nil {
+		return "", fmt.Errorf("queue card: %w", err)
+	}
+	key, err := s.CardKeys().Active()
 	if err != nil {
 		return "", fmt.Errorf("queue card: %w", err)
 	}

@@ -66,7 +66,7 @@ func (s *Store) Changes(ctx context.Context, deviceID string, after int64, limit
 	}
 	// The published signing keys travel with every pull, so a laptop can
 	// check cards offline in the field.
-	for _, k := range s.keyRing.PublicKeys().Keys {
+	for _, k := range s.CardKeys().PublicKeys().Keys {
 		b, err := json.Marshal(k)
 		if err != nil {
 			return schema.Changes{}, fmt.Errorf("changes for %s: %w", deviceID, err)

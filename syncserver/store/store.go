@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/doorstep-health/doorstep/cards"
@@ -31,7 +32,9 @@ type Store struct {
 	now        func() time.Time
 	maxRecords int
 
+	keyMu        sync.RWMutex
 	keyRing      *cards.KeyRing
+	keyRingStamp time.Time // keys.json's modification time when loaded
 	cardSettings CardSettings
 
 	stmts    stmtCache
