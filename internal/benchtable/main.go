@@ -39,6 +39,8 @@ var figures = []figure{
 	{"EvalFebrl1", "review_tasks", "issue 3: review tasks, FEBRL dataset1", 0, false},
 	{"EvalFebrl2", "f1", "issue 3: pairwise F1, FEBRL dataset2 (Splink FEBRL4: 0.999)", 0.993, false},
 	{"EvalFebrl2", "review_tasks", "issue 3: review tasks, FEBRL dataset2", 0, false},
+	{"BenchmarkMatchIncremental", "p50-ns", "issue 3: incremental matching, in-memory reference, 1M registry, median", 0, false},
+	{"BenchmarkMatchIncremental", "p99-ns", "issue 3: incremental matching, in-memory reference, 1M registry, p99", 2000000, true},
 	{"BenchmarkStoreMatchIncremental", "registry-residents", "issue 3: residents in the server registry (SQLite)", 1000000, false},
 	{"BenchmarkStoreMatchIncremental", "p50-ms/resident", "issue 3: incremental matching per new resident, median", 0, false},
 	{"BenchmarkStoreMatchIncremental", "p99-ms/resident", "issue 3: incremental matching per new resident, p99", 2, true},
