@@ -19,6 +19,7 @@ func NewCmdToken(app *App) *cobra.Command {
 
 type tokenCreateOptions struct {
 	role, name string
+	centre     string
 	json       bool
 }
 
@@ -36,7 +37,13 @@ the server keeps only its hash. Roles: %s
 				return err
 			}
 			return app.withStore(cmd.Context(), func(s *store.Store) error {
-				tok, err := s.CreateToken(cmd.Context(), opts.role, opts.name)
+				var scope []store.TokenOption
+				if opts.centre != "" {
+					scope = append(scope, store.ForCentre(opts.centre))
+				} else if opts.role == schema.RolePrinter {
+					fmt.Fprintln(app.Err, "warning: this printer token may print for every centre; give --centre to limit it to one")
+				}
+				tok, err := s.CreateToken(cmd.Context(), opts.role, opts.name, scope...)
 				if err != nil {
 					return err
 				}
@@ -55,6 +62,7 @@ the server keeps only its hash. Roles: %s
 	}
 	cmd.Flags().StringVar(&opts.role, "role", "", "one of "+strings.Join(schema.Roles, ", "))
 	cmd.Flags().StringVar(&opts.name, "name", "", "who or what holds the token; shown in logs")
+	cmd.Flags().StringVar(&opts.centre, "centre", "", "limit a printer token to one printing `CENTRE` (like DL-NW)")
 	cmd.Flags().BoolVar(&opts.json, "json", false, `print {"token","role","name"}`)
 	return cmd
 }

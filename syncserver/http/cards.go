@@ -67,6 +67,12 @@ func (s *Server) handleCreatePrintJob(c echo.Context) error {
 	if req.Limit < 0 {
 		return &schema.Error{Code: schema.EINVALID, Field: "limit", Rule: "min", Message: "must not be negative"}
 	}
+	if p := principal(c); p.Centre != "" && req.Centre == "" {
+		req.Centre = p.Centre
+	}
+	if err := checkCentre(c, req.Centre); err != nil {
+		return err
+	}
 	job, err := s.store.CreatePrintJob(c.Request().Context(), req.Centre, req.Limit, principal(c).Name)
 	if err != nil {
 		return err
@@ -83,7 +89,32 @@ func (s *Server) handlePrintJob(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := checkCentre(c, job.Centre); err != nil {
+		return err
+	}
 	return c.JSON(http.StatusOK, job)
+}
+
+// checkCentre refuses a printer token limited to one printing centre
+// anything of another centre.
+func checkCentre(c echo.Context, centre string) error {
+	if p := principal(c); p.Centre != "" && !strings.EqualFold(p.Centre, centre) {
+		return &schema.Error{Code: schema.EFORBIDDEN, Field: "centre",
+			Message: fmt.Sprintf("this token prints for centre %s only", p.Centre)}
+	}
+	return nil
+}
+
+// jobCentre checks the token may touch print job id.
+func (s *Server) jobCentre(c echo.Context, id int64) error {
+	if principal(c).Centre == "" {
+		return nil
+	}
+	job, err := s.store.PrintJob(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return checkCentre(c, job.Centre)
 }
 
 // handlePrintJobSheet renders an open job's A4 duplex sheets. The whole
@@ -92,6 +123,9 @@ func (s *Server) handlePrintJob(c echo.Context) error {
 func (s *Server) handlePrintJobSheet(c echo.Context) error {
 	id, err := store.ParseJobID(c.Param("id"))
 	if err != nil {
+		return err
+	}
+	if err := s.jobCentre(c, id); err != nil {
 		return err
 	}
 	job, err := s.store.PrintJobToRender(c.Request().Context(), id)
@@ -111,6 +145,9 @@ func (s *Server) handlePrintJobSheet(c echo.Context) error {
 func (s *Server) handleChangePrintJob(c echo.Context) error {
 	id, err := store.ParseJobID(c.Param("id"))
 	if err != nil {
+		return err
+	}
+	if err := s.jobCentre(c, id); err != nil {
 		return err
 	}
 	ctx, by := c.Request().Context(), principal(c).Name

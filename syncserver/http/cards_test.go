@@ -372,3 +372,42 @@ func qrCodesInPDF(t *testing.T, pdf []byte) []string {
 	}
 	return texts
 }
+
+// A printer token limited to one printing centre gets that centre's jobs
+// and nothing of another's.
+func TestPrinterTokenLimitedToItsCentre(t *testing.T) {
+	e, _ := cardsEnv(t, 3)
+	ctx := context.Background()
+	own, err := e.store.CreateToken(ctx, schema.RolePrinter, "centre-dl-nw-only", store.ForCentre("DL-NW"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := e.store.CreateToken(ctx, schema.RolePrinter, "centre-dl-s-only", store.ForCentre("DL-S"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := e.do(t, http.MethodPost, "/api/v1/print-jobs", other, plain(map[string]any{"centre": "DL-NW"})); res.status != http.StatusForbidden {
+		t.Fatalf("printer of DL-S creating a DL-NW job: %d %s, want 403", res.status, res.body)
+	}
+	// Without a centre in the request, the token's own centre is meant.
+	res := e.do(t, http.MethodPost, "/api/v1/print-jobs", own, plain(map[string]any{"limit": 1}))
+	var job store.PrintJob
+	res.decode(t, &job)
+	if res.status != http.StatusCreated || job.Centre != "DL-NW" {
+		t.Fatalf("printer of DL-NW creating its own job: %d %s", res.status, res.body)
+	}
+	for _, path := range []string{fmt.Sprintf("/api/v1/print-jobs/%d", job.ID), fmt.Sprintf("/api/v1/print-jobs/%d/sheet.pdf", job.ID)} {
+		if res := e.do(t, http.MethodGet, path, other, body{}); res.status != http.StatusForbidden {
+			t.Errorf("GET %s by another centre's printer: %d, want 403", path, res.status)
+		}
+		if res := e.do(t, http.MethodGet, path, own, body{}); res.status != http.StatusOK {
+			t.Errorf("GET %s by its own centre's printer: %d %s", path, res.status, res.body)
+		}
+	}
+	if res := e.do(t, http.MethodPost, fmt.Sprintf("/api/v1/print-jobs/%d/confirm", job.ID), other, body{}); res.status != http.StatusForbidden {
+		t.Errorf("confirm by another centre's printer: %d, want 403", res.status)
+	}
+	if _, err := e.store.CreateToken(ctx, schema.RoleSupervisor, "sup-with-centre", store.ForCentre("DL-NW")); err == nil {
+		t.Error("a supervisor token limited to a centre was made")
+	}
+}

@@ -38,14 +38,33 @@ type Principal struct {
 	Name     string
 	Role     string
 	DeviceID string // set for device tokens only
+	Centre   string // a printer token limited to one printing centre; "" for all
+}
+
+// TokenOption qualifies a token made by CreateToken.
+type TokenOption func(*tokenSpec)
+
+type tokenSpec struct{ centre string }
+
+// ForCentre limits a printer token to the print jobs and cards of one
+// printing centre.
+func ForCentre(centre string) TokenOption {
+	return func(t *tokenSpec) { t.centre = strings.ToUpper(strings.TrimSpace(centre)) }
 }
 
 // CreateToken makes a token for a person or system in role and returns it;
 // only its SHA-256 is stored, so it is shown once. Device tokens come only
 // from RegisterDevice, which ties them to a device.
-func (s *Store) CreateToken(ctx context.Context, role, name string) (string, error) {
+func (s *Store) CreateToken(ctx context.Context, role, name string, opts ...TokenOption) (string, error) {
 	name = strings.TrimSpace(name)
+	var spec tokenSpec
+	for _, o := range opts {
+		o(&spec)
+	}
 	switch {
+	case spec.centre != "" && role != schema.RolePrinter:
+		return "", &schema.Error{Code: schema.EINVALID, Field: "centre", Rule: "printer_only",
+			Message: "only a printer token is limited to a printing centre"}
 	case !slices.Contains(schema.Roles, role):
 		return "", &schema.Error{Code: schema.EINVALID, Field: "role", Rule: "one_of",
 			Message: fmt.Sprintf("must be one of %s, not %q", strings.Join(schema.Roles, ", "), role)}
@@ -72,8 +91,11 @@ func (s *Store) CreateToken(ctx context.Context, role, name string) (string, err
 		return "", &schema.Error{Code: schema.ECONFLICT, Field: "name", Rule: "unique",
 			Message: fmt.Sprintf("a live token is already named %q; revoke it or choose another name", name)}
 	}
-	token, _, err := insertToken(ctx, tx, role, name, "", s.now())
+	token, id, err := insertToken(ctx, tx, role, name, "", s.now())
 	if err != nil {
+		return "", fmt.Errorf("create token %q: %w", name, err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE tokens SET centre = ? WHERE id = ?`, spec.centre, id); err != nil {
 		return "", fmt.Errorf("create token %q: %w", name, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -175,11 +197,11 @@ func (s *Store) Authenticate(ctx context.Context, token string) (Principal, erro
 		p                           Principal
 		tokenRevoked, deviceRevoked bool
 	)
-	err := s.rdb.QueryRowContext(ctx, `SELECT t.id, t.name, t.role, COALESCE(t.device_id, ''),
+	err := s.rdb.QueryRowContext(ctx, `SELECT t.id, t.name, t.role, COALESCE(t.device_id, ''), t.centre,
 			t.revoked_at IS NOT NULL, COALESCE(d.revoked_at IS NOT NULL, 0)
 		FROM tokens t LEFT JOIN devices d ON d.id = t.device_id
 		WHERE t.hash = ?`, hashSecret(token)).
-		Scan(&p.TokenID, &p.Name, &p.Role, &p.DeviceID, &tokenRevoked, &deviceRevoked)
+		Scan(&p.TokenID, &p.Name, &p.Role, &p.DeviceID, &p.Centre, &tokenRevoked, &deviceRevoked)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return Principal{}, schema.Errorf(schema.EUNAUTHORIZED, "unknown token")
