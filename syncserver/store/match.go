@@ -93,7 +93,10 @@ func (s *Store) loadModel(ctx context.Context) error {
 func (s *Store) MatchAll(ctx context.Context) (MatchReport, error) {
 	var total MatchReport
 	for {
-		r, err := s.MatchPending(ctx, 500)
+		// Small transactions let ingest batches in between: the store has
+		// one writer, and a laptop waiting on a long match is a worse user
+		// experience than a few more commits.
+		r, err := s.MatchPending(ctx, 100)
 		if err != nil {
 			return total, err
 		}
