@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"sync"
+	"time"
 )
 
 // txn is a write transaction whose statements are parsed once per store
@@ -47,7 +48,7 @@ func (c *stmtCache) promote(ctx context.Context, db *sql.DB, queries []string) {
 		}
 		st, err := db.PrepareContext(ctx, q)
 		if err != nil {
-			continue // the transaction path prepares it again next time
+			return // the transaction path prepares them again next time
 		}
 		c.mu.Lock()
 		if c.stmts == nil {
@@ -87,7 +88,11 @@ func (t *txn) Commit() error {
 		return err
 	}
 	if len(t.missed) > 0 {
-		t.cache.promote(context.Background(), t.db, t.missed)
+		// Bounded: if another transaction holds the connection, the
+		// statements are simply prepared again next time, never waited for.
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		t.cache.promote(ctx, t.db, t.missed)
 	}
 	return nil
 }
