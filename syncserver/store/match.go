@@ -404,7 +404,8 @@ func (r *sqlRegistry) Candidates(f *match.Features, perKey, limit int) ([]match.
 	// Rarest keys first, as the in-memory index does: a rare key (an
 	// Aadhaar hash, a full date of birth with a name) says more than a
 	// common one (a pincode and "kumar"). Block sizes are counted up to a
-	// cap, which orders the rare ones exactly and the common ones last.
+	// cap of 120, which orders the rare ones exactly and the common ones
+	// last, without scanning a common block of a big registry whole.
 	type block struct {
 		ids  []string
 		size int
@@ -420,7 +421,7 @@ func (r *sqlRegistry) Candidates(f *match.Features, perKey, limit int) ([]match.
 		}
 		size := len(ids)
 		if size == perKey {
-			if err := r.tx.QueryRowContext(r.ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM match_keys WHERE key = ? LIMIT 1000)`, k).Scan(&size); err != nil {
+			if err := r.tx.QueryRowContext(r.ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM match_keys WHERE key = ? LIMIT 120)`, k).Scan(&size); err != nil {
 				return nil, err
 			}
 		}
