@@ -346,6 +346,11 @@ func (s *Store) RevokeCard(ctx context.Context, who, reason, by string) (int64, 
 			}
 			return s.notifyPerson(ctx, tx, p[0], now)
 		}
+		if done, err := queryStrings(ctx, tx, `SELECT status FROM cards WHERE serial = ?`, who); err != nil {
+			return err
+		} else if len(done) > 0 {
+			return schema.Errorf(schema.ECONFLICT, "card %s is already revoked", who)
+		}
 		person, err := s.personOf(ctx, tx, who)
 		if err != nil {
 			return err
