@@ -208,24 +208,8 @@ func DefaultModel() *Model {
 				{"jw_mid", 0.02, 0.012, sg + "; " + febrl},
 				{"disagree", 0.03, 0.9812, sg + "; " + febrl},
 			}},
-			{FieldFather, []Level{
-				{"exact", 0.75, 0.0009, sg + "; term-frequency adjusted"},
-				{"tokens", 0.05, 0.001, sg},
-				{"phonetic", 0.04, 0.0005, sg},
-				{"subset", 0.06, 0.0055, sg},
-				{"jw_high", 0.03, 0.001, sg},
-				{"jw_mid", 0.02, 0.017, sg},
-				{"disagree", 0.05, 0.9741, reasoned + ": a father's name given as heard, with Late, a nickname"},
-			}},
-			{FieldSpouse, []Level{
-				{"exact", 0.75, 0.0009, sg + "; term-frequency adjusted"},
-				{"tokens", 0.05, 0.001, sg},
-				{"phonetic", 0.04, 0.0005, sg},
-				{"subset", 0.06, 0.0055, sg},
-				{"jw_high", 0.03, 0.001, sg},
-				{"jw_mid", 0.02, 0.017, sg},
-				{"disagree", 0.05, 0.9741, reasoned + ": remarriage, a spouse's name given as heard"},
-			}},
+			{FieldFather, relativeLevels(sg, reasoned+": a father's name given as heard, with Late, a nickname")},
+			{FieldSpouse, relativeLevels(sg, reasoned+": remarriage, a spouse's name given as heard")},
 			{FieldDOB, []Level{
 				{"exact", 0.42, 5e-5, reasoned + ": u from ~80 birth years × 365 days, inflated for 1 January defaults; term-frequency adjusted"},
 				{"typo", 0.02, 0.0009, sg},
@@ -356,3 +340,18 @@ func (m *Model) PriorWeight(n int) float64 {
 
 // Probability turns a match weight (log2 odds) into a probability.
 func Probability(weight float64) float64 { return 1 / (1 + math.Exp2(-weight)) }
+
+// relativeLevels are the levels of a father's or a spouse's name: the same
+// evidence either way, measured on surveygen (source sg), except for why
+// the names disagree when the person is the same.
+func relativeLevels(sg, disagreeSource string) []Level {
+	return []Level{
+		{"exact", 0.75, 0.0009, sg + "; term-frequency adjusted"},
+		{"tokens", 0.05, 0.001, sg},
+		{"phonetic", 0.04, 0.0005, sg},
+		{"subset", 0.06, 0.0055, sg},
+		{"jw_high", 0.03, 0.001, sg},
+		{"jw_mid", 0.02, 0.017, sg},
+		{"disagree", 0.05, 0.9741, disagreeSource},
+	}
+}
