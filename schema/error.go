@@ -19,6 +19,8 @@ const (
 	EINTERNAL     = "internal"       // our fault, never the client's
 	ESTALE        = "stale"          // an older version than the one stored
 	ENOTREGISTERD = "not_registered" // the laptop has not run `surveyor init`
+	ERATELIMITED  = "rate_limited"   // too many requests for one token or address; wait Retry-After
+	EUNAVAILABLE  = "unavailable"    // the server cannot serve now (shutting down, store not ready); retry
 )
 
 // Error is the one error type callers branch on. Field is the JSON path of
@@ -118,6 +120,10 @@ func CodeForStatus(status int) string {
 		return ECONFLICT
 	case status == 413:
 		return ETOOLARGE
+	case status == 429:
+		return ERATELIMITED
+	case status == 503:
+		return EUNAVAILABLE
 	case status >= 500:
 		return EINTERNAL
 	}

@@ -89,6 +89,7 @@ secret keys kept beside it (--keys).`,
 		NewCmdStats(app),
 		NewCmdReview(app), NewCmdPerson(app), NewCmdMatch(app),
 		NewCmdCards(app), NewCmdKeys(app), NewCmdVerify(app),
+		NewCmdAudit(app), NewCmdFeed(app),
 	)
 	return root
 }

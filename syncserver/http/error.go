@@ -31,6 +31,8 @@ func statusOf(code string) int {
 		return http.StatusRequestEntityTooLarge
 	case schema.EMALFORMED:
 		return http.StatusBadRequest
+	case schema.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }

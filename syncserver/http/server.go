@@ -49,6 +49,9 @@ func New(st *store.Store, logger *slog.Logger, opts ...Option) *Server {
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
+	// The audit log records the address the connection came from; a
+	// client-supplied X-Forwarded-For would let anyone write it.
+	e.IPExtractor = echo.ExtractIPDirect()
 	e.Use(s.logRequests, recoverPanics)
 
 	e.GET("/healthz", s.handleHealthz)
@@ -63,6 +66,7 @@ func New(st *store.Store, logger *slog.Logger, opts ...Option) *Server {
 	api.POST("/review/tasks/:id/decision", s.handleDecideReview, supervisor)
 	api.POST("/persons/:id/unmerge", s.handleUnmerge, supervisor)
 	s.routeCards(e, api)
+	s.routeHospital(api)
 	return s
 }
 

@@ -194,17 +194,38 @@ func (s *Store) queueCard(ctx context.Context, tx *txn, person, now string) (str
 		VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)`, serial, person, healthID, version, centreOf(h.Area), string(body), c.QR, problem, now, now); err != nil {
 		return "", fmt.Errorf("queue card for %s: %w", person, err)
 	}
+	if err := appendEvent(ctx, tx, EventCardIssued, person, eventData{Serial: serial, Version: version}, now); err != nil {
+		return "", err
+	}
 	return serial, s.notifyPerson(ctx, tx, person, now)
 }
 
 // revokeCards revokes every valid card of person.
 func revokeCards(ctx context.Context, tx *txn, person, reason, now string) (int64, error) {
-	res, err := tx.ExecContext(ctx, `UPDATE cards SET status = 'revoked', revoked_reason = ?, updated_at = ?
-		WHERE person_id = ? AND status != 'revoked'`, reason, now, person)
+	rows, err := tx.QueryContext(ctx, `UPDATE cards SET status = 'revoked', revoked_reason = ?, updated_at = ?
+		WHERE person_id = ? AND status != 'revoked' RETURNING serial, version`, reason, now, person)
 	if err != nil {
 		return 0, fmt.Errorf("revoke cards of %s: %w", person, err)
 	}
-	return res.RowsAffected()
+	var revoked []eventData
+	for rows.Next() {
+		d := eventData{Reason: reason}
+		if err := rows.Scan(&d.Serial, &d.Version); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("revoke cards of %s: %w", person, err)
+		}
+		revoked = append(revoked, d)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("revoke cards of %s: %w", person, err)
+	}
+	for _, d := range revoked {
+		if err := appendEvent(ctx, tx, EventCardRevoked, person, d, now); err != nil {
+			return 0, err
+		}
+	}
+	return int64(len(revoked)), nil
 }
 
 // notifyPerson tells the laptops that enrolled each of person's residents

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 
 	"github.com/doorstep-health/doorstep/cards"
 	"github.com/doorstep-health/doorstep/schema"
@@ -18,14 +19,33 @@ func (s *Store) personCreated(ctx context.Context, tx *txn, person, now string) 
 	if _, err := issueHealthID(ctx, tx, person, now); err != nil {
 		return err
 	}
+	if err := appendEvent(ctx, tx, EventPersonCreated, person, eventData{}, now); err != nil {
+		return err
+	}
 	_, err := s.queueCard(ctx, tx, person, now)
 	return err
+}
+
+// personUpdated reports that what the registry shows of person may have
+// changed: a resident joined it, left it, or was edited.
+func personUpdated(ctx context.Context, tx *txn, person, now string) error {
+	return appendEvent(ctx, tx, EventPersonUpdated, person, eventData{}, now)
 }
 
 // personMerged revokes the merged person's card: the survivor's card
 // stands, and the merged health ID answers as an alias of the survivor.
 func (s *Store) personMerged(ctx context.Context, tx *txn, survivor, merged, now string) error {
 	if _, err := revokeCards(ctx, tx, merged, ReasonMerged, now); err != nil {
+		return err
+	}
+	var into string
+	if err := tx.QueryRowContext(ctx, `SELECT health_id FROM health_ids WHERE person_id = ?`, survivor).Scan(&into); err != nil {
+		return fmt.Errorf("merge into %s: %w", survivor, err)
+	}
+	if err := appendEvent(ctx, tx, EventPersonMerged, merged, eventData{MergedInto: into}, now); err != nil {
+		return err
+	}
+	if err := personUpdated(ctx, tx, survivor, now); err != nil {
 		return err
 	}
 	return s.notifyPerson(ctx, tx, survivor, now)
@@ -36,6 +56,12 @@ func (s *Store) personMerged(ctx context.Context, tx *txn, survivor, merged, now
 func (s *Store) personUnmerged(ctx context.Context, tx *txn, survivor, restored, now string) error {
 	var valid int
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM cards WHERE person_id = ? AND status != 'revoked'`, restored).Scan(&valid); err != nil {
+		return err
+	}
+	if err := appendEvent(ctx, tx, EventPersonUnmerged, restored, eventData{}, now); err != nil {
+		return err
+	}
+	if err := personUpdated(ctx, tx, survivor, now); err != nil {
 		return err
 	}
 	if valid == 0 {

@@ -197,6 +197,11 @@ func (s *Store) matchGroup(ctx context.Context, tx *txn, group []pendingResident
 			if err := markMatched(ctx, tx, p.id, ""); err != nil {
 				return rep, err
 			}
+			if p.person != "" {
+				if err := personUpdated(ctx, tx, p.person, now); err != nil {
+					return rep, err
+				}
+			}
 			rep.Removed++
 			continue
 		}
@@ -263,6 +268,9 @@ func (s *Store) applyDecision(ctx context.Context, tx *txn, p pendingResident, f
 		if err := s.recordLink(ctx, tx, "link", person, "", []string{p.id}, "auto", "matcher", now); err != nil {
 			return err
 		}
+		if err := personUpdated(ctx, tx, person, now); err != nil {
+			return err
+		}
 		if err := s.notifyPerson(ctx, tx, person, now); err != nil {
 			return err
 		}
@@ -290,8 +298,12 @@ func (s *Store) applyDecision(ctx context.Context, tx *txn, p pendingResident, f
 	default:
 		// A re-matched resident that stays with its person: check it still
 		// belongs there, now that its data changed.
+		before := person
 		var err error
 		if person, err = s.recheckPerson(ctx, tx, p, f, person, now); err != nil {
+			return err
+		}
+		if err := personUpdated(ctx, tx, before, now); err != nil {
 			return err
 		}
 	}

@@ -34,8 +34,11 @@ type registry struct {
 	t     *testing.T
 	s     *store.Store
 	db    *sql.DB
+	file  string
 	teams map[string]string // team → device id
 }
+
+func (r *registry) path() string { return r.file }
 
 // newRegistry opens an empty store.
 func newRegistry(t *testing.T) *registry {
@@ -133,7 +136,7 @@ func openRegistry(t *testing.T, path string) *registry {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return &registry{t: t, s: s, db: db, teams: map[string]string{}}
+	return &registry{t: t, s: s, db: db, file: path, teams: map[string]string{}}
 }
 
 func (r *registry) device(team string) string {

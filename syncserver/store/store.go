@@ -40,6 +40,13 @@ type Store struct {
 	stmts    stmtCache
 	match    matcher
 	ingested chan struct{} // wakes RunMatcher
+
+	feed       feedSignal       // wakes feed readers when events commit
+	auditOnce  sync.Once        // starts runAuditedReads
+	auditQueue chan auditedRead // reads waiting for a shared transaction
+	closing    chan struct{}    // closed by Close
+	closeOnce  sync.Once
+	verifySet  verifyKeySet // public keys for VerifyCard
 }
 
 // Option changes how Open sets up a Store.
@@ -81,6 +88,8 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		now:        time.Now,
 		maxRecords: schema.MaxRecordsPerBatch,
 		ingested:   make(chan struct{}, 1),
+		auditQueue: make(chan auditedRead, maxAuditedBatch),
+		closing:    make(chan struct{}),
 
 		cardSettings: DefaultCardSettings,
 	}
@@ -123,6 +132,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 
 // Close closes both connection pools.
 func (s *Store) Close() error {
+	s.closeOnce.Do(func() { close(s.closing) })
 	s.stmts.close()
 	rerr := s.rdb.Close()
 	if err := s.db.Close(); err != nil {

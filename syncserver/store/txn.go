@@ -26,6 +26,9 @@ type txn struct {
 	// terms caches match_terms rows read in this transaction; bumpTerm
 	// keeps it current.
 	terms map[string]int
+	// wroteEvents is set by appendEvent; the commit then wakes feed readers.
+	wroteEvents bool
+	feed        *feedSignal
 }
 
 // stmtCache holds statements prepared on the writer pool.
@@ -78,7 +81,7 @@ func (s *Store) begin(ctx context.Context) (*txn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &txn{Tx: tx, db: s.db, cache: &s.stmts}, nil
+	return &txn{Tx: tx, db: s.db, cache: &s.stmts, feed: &s.feed}, nil
 }
 
 // Commit commits, then prepares on the pool the statements this
@@ -86,6 +89,9 @@ func (s *Store) begin(ctx context.Context) (*txn, error) {
 func (t *txn) Commit() error {
 	if err := t.Tx.Commit(); err != nil {
 		return err
+	}
+	if t.wroteEvents && t.feed != nil {
+		t.feed.broadcast()
 	}
 	if len(t.missed) > 0 {
 		// Bounded: if another transaction holds the connection, the

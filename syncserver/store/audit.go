@@ -1,0 +1,184 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/doorstep-health/doorstep/schema"
+)
+
+// Reader is who reads a person's data, for the audit log: the token's
+// principal and the client address the request came from.
+type Reader struct {
+	Principal
+	Client string
+}
+
+// AuditRecord is one read of a person's data.
+type AuditRecord struct {
+	ID        int64     `json:"id"`
+	At        time.Time `json:"at"`
+	TokenName string    `json:"token_name"`
+	Role      string    `json:"role"`
+	Action    string    `json:"action"`
+	HealthID  string    `json:"health_id"`
+	Client    string    `json:"client"`
+	Detail    string    `json:"detail,omitempty"`
+}
+
+// appendAudit records that by read person's data, in the transaction that
+// builds what was read.
+func appendAudit(ctx context.Context, tx *txn, by Reader, action, person, healthID, detail, now string) error {
+	if by.TokenID == "" {
+		// Every read comes through an authenticated token; a read without
+		// one is a bug that must not pass unaudited.
+		return errors.New("audit: read without a token")
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (at, token_id, token_name, role, action, person_id, health_id, client, detail)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, now, by.TokenID, by.Name, by.Role, action, person, digitsOf(healthID), by.Client, detail); err != nil {
+		return fmt.Errorf("audit %s: %w", action, err)
+	}
+	return nil
+}
+
+// digitsOf strips a dashed health ID to the digits it is stored as.
+func digitsOf(healthID string) string {
+	b := make([]byte, 0, len(healthID))
+	for i := 0; i < len(healthID); i++ {
+		if healthID[i] != '-' {
+			b = append(b, healthID[i])
+		}
+	}
+	return string(b)
+}
+
+// AuditLog lists the reads of a person's data (by health ID; a merged ID
+// answers for its survivor, and the survivor's log includes the reads made
+// under every ID merged into it), oldest first.
+func (s *Store) AuditLog(ctx context.Context, who string) ([]AuditRecord, error) {
+	person, err := s.personOf(ctx, s.rdb, who)
+	if err != nil {
+		return nil, fmt.Errorf("audit log of %s: %w", who, err)
+	}
+	rows, err := s.rdb.QueryContext(ctx, `SELECT a.id, a.at, a.token_name, a.role, a.action, a.health_id, a.client, a.detail
+		FROM audit_log a WHERE a.person_id = ? OR a.person_id IN (SELECT id FROM persons WHERE merged_into = ?)
+		ORDER BY a.id`, person, person)
+	if err != nil {
+		return nil, fmt.Errorf("audit log of %s: %w", who, err)
+	}
+	defer rows.Close()
+	out := []AuditRecord{}
+	for rows.Next() {
+		var r AuditRecord
+		var at string
+		if err := rows.Scan(&r.ID, &at, &r.TokenName, &r.Role, &r.Action, &r.HealthID, &r.Client, &r.Detail); err != nil {
+			return nil, err
+		}
+		r.At, _ = time.Parse(timeFormat, at)
+		r.HealthID = dashed(r.HealthID)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// auditedRead is one read waiting for a shared transaction.
+type auditedRead struct {
+	fn   func(tx *txn, now string) error
+	done chan error
+}
+
+// maxAuditedBatch bounds how many reads share one transaction.
+const maxAuditedBatch = 256
+
+// audited runs fn, which reads a person's data and appends its audit
+// records, in a write transaction, so the response and its audit record
+// commit together or not at all. Concurrent reads share one transaction
+// (group commit): a commit waits for the disk, and one per read would cap
+// verifications at the disk's sync rate. Each read runs under its own
+// savepoint, so one that fails (a health ID not found) rolls back only
+// itself.
+func (s *Store) audited(ctx context.Context, fn func(tx *txn, now string) error) error {
+	req := auditedRead{fn: fn, done: make(chan error, 1)}
+	s.auditOnce.Do(func() { go s.runAuditedReads() })
+	select {
+	case s.auditQueue <- req:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.closing:
+		return schema.Errorf(schema.EUNAVAILABLE, "the server is shutting down")
+	}
+	select {
+	case err := <-req.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.closing:
+		return schema.Errorf(schema.EUNAVAILABLE, "the server is shutting down")
+	}
+}
+
+// runAuditedReads is the one goroutine that runs audited reads, in
+// batches of whatever has queued while the last batch committed.
+func (s *Store) runAuditedReads() {
+	for {
+		var batch []auditedRead
+		select {
+		case r := <-s.auditQueue:
+			batch = append(batch, r)
+		case <-s.closing:
+			return
+		}
+	drain:
+		for len(batch) < maxAuditedBatch {
+			select {
+			case r := <-s.auditQueue:
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		s.runAuditedBatch(batch)
+	}
+}
+
+func (s *Store) runAuditedBatch(batch []auditedRead) {
+	ctx := context.Background()
+	errs := make([]error, len(batch))
+	fail := func(err error) {
+		for _, r := range batch {
+			r.done <- err
+		}
+	}
+	tx, err := s.begin(ctx)
+	if err != nil {
+		fail(fmt.Errorf("audited read: %w", err))
+		return
+	}
+	defer tx.Rollback()
+	now := formatTime(s.now())
+	for i, r := range batch {
+		if _, err := tx.Tx.ExecContext(ctx, `SAVEPOINT audited_read`); err != nil {
+			fail(fmt.Errorf("audited read: %w", err))
+			return
+		}
+		if errs[i] = r.fn(tx, now); errs[i] != nil {
+			if _, err := tx.Tx.ExecContext(ctx, `ROLLBACK TO audited_read`); err != nil {
+				fail(fmt.Errorf("audited read: %w", err))
+				return
+			}
+		}
+		if _, err := tx.Tx.ExecContext(ctx, `RELEASE audited_read`); err != nil {
+			fail(fmt.Errorf("audited read: %w", err))
+			return
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		fail(fmt.Errorf("audited read: commit: %w", err))
+		return
+	}
+	for i, r := range batch {
+		r.done <- errs[i]
+	}
+}
