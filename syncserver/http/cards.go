@@ -128,7 +128,7 @@ func (s *Server) handlePrintJobSheet(c echo.Context) error {
 	if err := s.jobCentre(c, id); err != nil {
 		return err
 	}
-	job, err := s.store.PrintJobToRender(c.Request().Context(), id)
+	job, err := s.store.PrintJobToRender(auditedCtx(c), id)
 	if err != nil {
 		return err
 	}
@@ -180,7 +180,7 @@ func (s *Server) handleDeliverCard(c echo.Context) error {
 // handlePersonCardPDF renders the person's valid card, front and back, as
 // a CR80 PDF. It changes no card's status.
 func (s *Server) handlePersonCardPDF(c echo.Context) error {
-	card, err := s.store.ValidCard(c.Request().Context(), c.Param("id"))
+	card, err := s.store.ValidCard(auditedCtx(c), c.Param("id"))
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"time"
@@ -33,6 +34,12 @@ func (s *Server) routeHospital(api *echo.Group) {
 // reader is who a request reads on behalf of, for the audit log.
 func reader(c echo.Context) store.Reader {
 	return store.Reader{Principal: principal(c), Client: c.RealIP()}
+}
+
+// auditedCtx is the request's context marked with its reader, so store
+// reads that return a person's data audit themselves.
+func auditedCtx(c echo.Context) context.Context {
+	return store.WithReader(c.Request().Context(), reader(c))
 }
 
 // verifyRequest is the body of POST /api/v1/cards/verify.

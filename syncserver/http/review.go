@@ -44,7 +44,7 @@ func (s *Server) handleReviewTasks(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	tasks, err := s.store.ReviewTasks(c.Request().Context(), store.ReviewFilter{
+	tasks, err := s.store.ReviewTasks(auditedCtx(c), store.ReviewFilter{
 		Status: c.QueryParam("status"), Limit: int(limit), After: after})
 	if err != nil {
 		return err
@@ -62,7 +62,7 @@ func (s *Server) handleReviewTask(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	task, err := s.store.ReviewTask(c.Request().Context(), id)
+	task, err := s.store.ReviewTask(auditedCtx(c), id)
 	if err != nil {
 		return err
 	}
@@ -84,7 +84,7 @@ func (s *Server) handleDecideReview(c echo.Context) error {
 	if _, err := decodeBody(c, &body, maxDecisionBytes, maxDecisionBytes); err != nil {
 		return err
 	}
-	task, err := s.store.DecideReview(c.Request().Context(), id, strings.TrimSpace(body.Decision), principal(c).Name)
+	task, err := s.store.DecideReview(auditedCtx(c), id, strings.TrimSpace(body.Decision), principal(c).Name)
 	if err != nil {
 		return err
 	}

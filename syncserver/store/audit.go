@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -29,12 +30,17 @@ type AuditRecord struct {
 }
 
 // appendAudit records that by read person's data, in the transaction that
-// builds what was read.
+// builds what was read. An empty healthID is looked up.
 func appendAudit(ctx context.Context, tx *txn, by Reader, action, person, healthID, detail, now string) error {
 	if by.TokenID == "" {
 		// Every read comes through an authenticated token; a read without
 		// one is a bug that must not pass unaudited.
 		return errors.New("audit: read without a token")
+	}
+	if healthID == "" {
+		if err := tx.QueryRowContext(ctx, `SELECT health_id FROM health_ids WHERE person_id = ?`, person).Scan(&healthID); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("audit %s: %w", action, err)
+		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (at, token_id, token_name, role, action, person_id, health_id, client, detail)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, now, by.TokenID, by.Name, by.Role, action, person, digitsOf(healthID), by.Client, detail); err != nil {
@@ -181,4 +187,38 @@ func (s *Store) runAuditedBatch(batch []auditedRead) {
 	for i, r := range batch {
 		r.done <- errs[i]
 	}
+}
+
+// readerKey carries the Reader of an API request in its context.
+type readerKey struct{}
+
+// WithReader marks ctx as a read on behalf of by: the store's read methods
+// that return a person's data (review tasks, print sheets, card PDFs) then
+// audit the read. The API sets it for every request that reads such data;
+// the command line, run by an operator on the server itself, does not.
+func WithReader(ctx context.Context, by Reader) context.Context {
+	return context.WithValue(ctx, readerKey{}, by)
+}
+
+func readerFrom(ctx context.Context) (Reader, bool) {
+	by, ok := ctx.Value(readerKey{}).(Reader)
+	return by, ok
+}
+
+// auditFunc records that a read showed person's data.
+type auditFunc func(action, person, detail string) error
+
+// readAs runs fn, a read returning persons' data, through q. With a Reader
+// in ctx, q is an audited transaction and audit appends to the log in it;
+// otherwise q is the read pool and audit does nothing.
+func (s *Store) readAs(ctx context.Context, fn func(q querier, audit auditFunc) error) error {
+	by, ok := readerFrom(ctx)
+	if !ok {
+		return fn(s.rdb, func(string, string, string) error { return nil })
+	}
+	return s.audited(ctx, func(tx *txn, now string) error {
+		return fn(tx, func(action, person, detail string) error {
+			return appendAudit(ctx, tx, by, action, person, "", detail, now)
+		})
+	})
 }

@@ -83,7 +83,7 @@ func TestVerifyCard(t *testing.T) {
 	// Not a card at all, and a forgery under a key we never published:
 	// answered, but nothing of any person was read, so nothing audited.
 	for qr, reason := range map[string]string{
-		"hello":                     cards.ReasonNotBase45,
+		"hello":                    cards.ReasonNotBase45,
 		forged(t, hidA, "Lakshmi"): cards.ReasonUnknownKey,
 	} {
 		if v := verify(qr); v.Status != "invalid" || v.Reason != reason || v.Name != "" {

@@ -52,32 +52,57 @@ func (s *Store) CardCentres(ctx context.Context) ([]CentreCards, error) {
 // yet confirmed or cancelled, with cards left to print. Rendering a
 // confirmed job again would make a second valid copy of each card.
 func (s *Store) PrintJobToRender(ctx context.Context, id int64) (PrintJob, error) {
-	job, err := s.PrintJob(ctx, id)
-	if err != nil {
-		return job, err
-	}
+	var job PrintJob
+	err := s.readAs(ctx, func(q querier, audit auditFunc) error {
+		var err error
+		if job, err = s.printJob(ctx, q, id); err != nil {
+			return err
+		}
+		if err := renderable(job); err != nil {
+			return err
+		}
+		for i, p := range job.persons {
+			if err := audit("print.sheet", p, fmt.Sprintf("print job %d card %s", id, job.Serials[i])); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return job, err
+}
+
+// renderable refuses a job whose sheets must not be written again.
+func renderable(job PrintJob) error {
+	id := job.ID
 	switch {
 	case job.Status == "confirmed":
-		return job, schema.Errorf(schema.ECONFLICT, "print job %d is confirmed printed; printing it again would make a second copy of each card: reprint a spoilt card with reason damaged", id)
+		return schema.Errorf(schema.ECONFLICT, "print job %d is confirmed printed; printing it again would make a second copy of each card: reprint a spoilt card with reason damaged", id)
 	case job.Status != "open":
-		return job, schema.Errorf(schema.ECONFLICT, "print job %d is %s; its cards went back to the queue of %s for a new job", id, job.Status, job.Centre)
+		return schema.Errorf(schema.ECONFLICT, "print job %d is %s; its cards went back to the queue of %s for a new job", id, job.Status, job.Centre)
 	case len(job.Cards) == 0:
-		return job, schema.Errorf(schema.ECONFLICT, "print job %d has no card left to print (all revoked since it was made); cancel it", id)
+		return schema.Errorf(schema.ECONFLICT, "print job %d has no card left to print (all revoked since it was made); cancel it", id)
 	}
-	return job, nil
+	return nil
 }
 
 // ValidCard returns the one card version of a person (by health ID,
 // person id or resident id) that is not revoked.
 func (s *Store) ValidCard(ctx context.Context, who string) (CardInfo, error) {
-	list, err := s.Cards(ctx, who)
-	if err != nil {
-		return CardInfo{}, err
-	}
-	for _, c := range list {
-		if c.Status != CardRevoked {
-			return c, nil
+	var card CardInfo
+	err := s.readAs(ctx, func(q querier, audit auditFunc) error {
+		person, err := s.personOf(ctx, q, who)
+		if err != nil {
+			return err
 		}
-	}
-	return CardInfo{}, schema.Errorf(schema.ENOTFOUND, "%s has no valid card: every version is revoked (a reprint queues a new one)", who)
+		list, err := cardsWhere(ctx, q, `person_id = ? AND status != 'revoked'`, person)
+		if err != nil {
+			return err
+		}
+		if len(list) == 0 {
+			return schema.Errorf(schema.ENOTFOUND, "%s has no valid card: every version is revoked (a reprint queues a new one)", who)
+		}
+		card = list[0]
+		return audit("card.pdf", person, "card "+card.Serial)
+	})
+	return card, err
 }

@@ -27,6 +27,8 @@ type PrintJob struct {
 	// Held lists queued cards of the centre that cannot be printed, with
 	// the reason, so the operator sees them at every print run.
 	Held []HeldCard `json:"held,omitempty"`
+
+	persons []string // the person of each card, for the audit log
 }
 
 // HeldCard is a queued card that cannot be printed until its enrolment is
@@ -80,9 +82,13 @@ func (s *Store) CreatePrintJob(ctx context.Context, centre string, limit int, by
 
 // PrintJob returns a job with its cards, ready to render.
 func (s *Store) PrintJob(ctx context.Context, id int64) (PrintJob, error) {
+	return s.printJob(ctx, s.rdb, id)
+}
+
+func (s *Store) printJob(ctx context.Context, rq querier, id int64) (PrintJob, error) {
 	var j PrintJob
 	var confirmed sql.NullString
-	err := s.rdb.QueryRowContext(ctx, `SELECT id, centre, status, created_at, created_by, confirmed_at FROM print_jobs WHERE id = ?`, id).
+	err := rq.QueryRowContext(ctx, `SELECT id, centre, status, created_at, created_by, confirmed_at FROM print_jobs WHERE id = ?`, id).
 		Scan(&j.ID, &j.Centre, &j.Status, &j.CreatedAt, &j.CreatedBy, &confirmed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return j, schema.Errorf(schema.ENOTFOUND, "no print job %d", id)
@@ -93,20 +99,21 @@ func (s *Store) PrintJob(ctx context.Context, id int64) (PrintJob, error) {
 	j.ConfirmedAt = confirmed.String
 	// An open job prints only its cards still queued: one revoked since
 	// the job was made (reprinted, merged) must not reach the printer.
-	q := `SELECT serial, card FROM cards WHERE print_job = ? ORDER BY issued_at, serial`
+	q := `SELECT serial, card, person_id FROM cards WHERE print_job = ? ORDER BY issued_at, serial`
 	if j.Status == "open" {
-		q = `SELECT serial, card FROM cards WHERE print_job = ? AND status = 'queued' ORDER BY issued_at, serial`
+		q = `SELECT serial, card, person_id FROM cards WHERE print_job = ? AND status = 'queued' ORDER BY issued_at, serial`
 	}
-	rows, err := s.rdb.QueryContext(ctx, q, id)
+	rows, err := rq.QueryContext(ctx, q, id)
 	if err != nil {
 		return j, fmt.Errorf("print job %d: %w", id, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var serial, body string
-		if err := rows.Scan(&serial, &body); err != nil {
+		var serial, body, person string
+		if err := rows.Scan(&serial, &body, &person); err != nil {
 			return j, err
 		}
+		j.persons = append(j.persons, person)
 		var c cards.Card
 		if err := json.Unmarshal([]byte(body), &c); err != nil {
 			return j, fmt.Errorf("print job %d: card %s: %w", id, serial, err)
@@ -117,12 +124,12 @@ func (s *Store) PrintJob(ctx context.Context, id int64) (PrintJob, error) {
 	if err := rows.Err(); err != nil {
 		return j, err
 	}
-	j.Held, err = s.heldCards(ctx, j.Centre)
+	j.Held, err = heldCards(ctx, rq, j.Centre)
 	return j, err
 }
 
-func (s *Store) heldCards(ctx context.Context, centre string) ([]HeldCard, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT serial, health_id, problem FROM cards
+func heldCards(ctx context.Context, rq querier, centre string) ([]HeldCard, error) {
+	rows, err := rq.QueryContext(ctx, `SELECT serial, health_id, problem FROM cards
 		WHERE centre = ? AND status = 'queued' AND problem IS NOT NULL ORDER BY issued_at`, centre)
 	if err != nil {
 		return nil, err

@@ -83,9 +83,43 @@ func (s *Store) ReviewTasks(ctx context.Context, f ReviewFilter) ([]ReviewTask, 
 		WHERE (t.status = ? OR ? = 'all') AND t.probability > 0
 		AND (? = 0 OR t.probability < c.probability OR (t.probability = c.probability AND t.id > c.id))
 		ORDER BY t.probability DESC, t.id LIMIT ?`
-	rows, err := s.rdb.QueryContext(ctx, q, f.After, f.Status, f.Status, f.After, f.Limit)
+	var tasks []ReviewTask
+	err := s.readAs(ctx, func(rq querier, audit auditFunc) error {
+		var err error
+		tasks, err = s.reviewTasks(ctx, rq, q, f)
+		if err != nil {
+			return err
+		}
+		for _, t := range tasks {
+			if err := auditReviewTask(audit, "review.list", t); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list review tasks: %w", err)
+	}
+	return tasks, nil
+}
+
+// auditReviewTask records the read of both sides of a task.
+func auditReviewTask(audit auditFunc, action string, t ReviewTask) error {
+	for _, side := range []ReviewSide{t.A, t.B} {
+		if side.Person == "" {
+			continue
+		}
+		if err := audit(action, side.Person, fmt.Sprintf("review task %d", t.ID)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) reviewTasks(ctx context.Context, rq querier, q string, f ReviewFilter) ([]ReviewTask, error) {
+	rows, err := rq.QueryContext(ctx, q, f.After, f.Status, f.Status, f.After, f.Limit)
+	if err != nil {
+		return nil, err
 	}
 	var ids []int64
 	for rows.Next() {
@@ -102,7 +136,7 @@ func (s *Store) ReviewTasks(ctx context.Context, f ReviewFilter) ([]ReviewTask, 
 	}
 	tasks := make([]ReviewTask, 0, len(ids))
 	for _, id := range ids {
-		t, err := s.ReviewTask(ctx, id)
+		t, err := s.reviewTask(ctx, rq, id)
 		if err != nil {
 			return nil, err
 		}
@@ -116,9 +150,21 @@ func (s *Store) ReviewTasks(ctx context.Context, f ReviewFilter) ([]ReviewTask, 
 // the evidence.
 func (s *Store) ReviewTask(ctx context.Context, id int64) (ReviewTask, error) {
 	var t ReviewTask
+	err := s.readAs(ctx, func(q querier, audit auditFunc) error {
+		var err error
+		if t, err = s.reviewTask(ctx, q, id); err != nil {
+			return err
+		}
+		return auditReviewTask(audit, "review.show", t)
+	})
+	return t, err
+}
+
+func (s *Store) reviewTask(ctx context.Context, q querier, id int64) (ReviewTask, error) {
+	var t ReviewTask
 	var a, b, cmp string
 	var decidedAt, decidedBy sql.NullString
-	err := s.rdb.QueryRowContext(ctx, `SELECT id, status, probability, weight, resident_a, resident_b, comparison, created_at, decided_at, decided_by
+	err := q.QueryRowContext(ctx, `SELECT id, status, probability, weight, resident_a, resident_b, comparison, created_at, decided_at, decided_by
 		FROM review_tasks WHERE id = ?`, id).Scan(&t.ID, &t.Status, &t.Probability, &t.Weight, &a, &b, &cmp, &t.CreatedAt, &decidedAt, &decidedBy)
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, &schema.Error{Code: schema.ENOTFOUND, Message: fmt.Sprintf("no review task %d", id)}
@@ -133,20 +179,20 @@ func (s *Store) ReviewTask(ctx context.Context, id int64) (ReviewTask, error) {
 			return t, fmt.Errorf("review task %d: %w", id, err)
 		}
 	}
-	if t.A, err = s.reviewSide(ctx, a); err != nil {
+	if t.A, err = reviewSide(ctx, q, a); err != nil {
 		return t, fmt.Errorf("review task %d: %w", id, err)
 	}
-	if t.B, err = s.reviewSide(ctx, b); err != nil {
+	if t.B, err = reviewSide(ctx, q, b); err != nil {
 		return t, fmt.Errorf("review task %d: %w", id, err)
 	}
 	return t, nil
 }
 
-func (s *Store) reviewSide(ctx context.Context, resident string) (ReviewSide, error) {
+func reviewSide(ctx context.Context, q querier, resident string) (ReviewSide, error) {
 	var side ReviewSide
 	var rd, hd string
 	var person sql.NullString
-	err := s.rdb.QueryRowContext(ctx, `SELECT r.data, COALESCE(h.data, '{}'), r.person_id, r.device_id FROM residents r
+	err := q.QueryRowContext(ctx, `SELECT r.data, COALESCE(h.data, '{}'), r.person_id, r.device_id FROM residents r
 		LEFT JOIN households h ON h.id = r.household_id WHERE r.id = ?`, resident).Scan(&rd, &hd, &person, &side.Device)
 	if err != nil {
 		return side, err
