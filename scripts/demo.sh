@@ -2,8 +2,8 @@
 # The whole flow on one machine, as README describes it: a central server on
 # an embedded SQLite file, one registered laptop, generated households,
 # import, sync, matching, a print job for the busiest printing centre, the
-# laptop hearing its health IDs and card status, an offline QR check, and a
-# summary.
+# laptop hearing its health IDs and card status, an offline QR check, a
+# hospital verifying a card online and following the feed, and a summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -122,6 +122,20 @@ if bin/syncserver verify --keys "$work/health-card-keys.json" --image "$work/car
 	qr_check="$qr_check)"
 fi
 
+step "Hospital: verify the card online, keep a copy of the registry, see the audit"
+hospital_token=$(bin/syncserver token create --role hospital --name demo-hospital --json | json_field token)
+online_check="skipped (curl not installed)"
+if command -v curl >/dev/null; then
+	qr_text=$(bin/syncserver cards qr "$health_id")
+	verdict=$(curl -sS -H "Authorization: Bearer $hospital_token" -H 'Content-Type: application/json' \
+		--data "{\"qr\":\"$qr_text\"}" "http://$addr/api/v1/cards/verify")
+	echo "POST /api/v1/cards/verify -> $verdict"
+	online_check="$(echo "$verdict" | json_field status) ($(echo "$verdict" | json_field name), born $(echo "$verdict" | json_field birth_year))"
+fi
+follow_json=$(SYNCSERVER_TOKEN="$hospital_token" bin/syncserver feed follow --server "http://$addr" --out "$work/hospital-copy.jsonl" --until-idle --json)
+echo "feed follow -> $follow_json ($work/hospital-copy.jsonl)"
+bin/syncserver audit --person "$health_id" 2>/dev/null | head -n 8
+
 step "Server"
 stats_json=$(bin/syncserver stats --json)
 bin/syncserver stats
@@ -142,5 +156,7 @@ printf '%-28s %s\n' \
 	"cards queued" "$(echo "$stats_json" | json_field queued)" \
 	"cards printed" "$(echo "$stats_json" | json_field printed)" \
 	"QR check" "$qr_check" \
+	"online verification" "$online_check" \
+	"hospital copy (feed)" "$(echo "$follow_json" | json_field received) events, $(echo "$follow_json" | json_field active) active persons" \
 	"demo seconds" "$(awk "BEGIN{printf \"%.1f\", $end - $start}")"
 echo "work folder: $work"
