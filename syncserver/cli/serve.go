@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"log/slog"
+	"math"
 	"sync"
 
 	"github.com/spf13/cobra"
@@ -12,7 +13,10 @@ import (
 )
 
 type serveOptions struct {
-	addr string
+	addr        string
+	rateLimit   float64
+	rateBurst   int
+	metricsOpen bool
 }
 
 // NewCmdServe builds `syncserver serve`.
@@ -26,6 +30,12 @@ first line naming the address listened on. SIGINT or SIGTERM stops
 accepting requests and waits for those in flight.`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !(opts.rateLimit >= 0) || math.IsInf(opts.rateLimit, 1) {
+				return usageErrorf("--rate-limit must be 0 (no limit) or more requests a second, not %v", opts.rateLimit)
+			}
+			if opts.rateLimit > 0 && opts.rateBurst < 1 {
+				return usageErrorf("--rate-burst must be 1 or more, not %d", opts.rateBurst)
+			}
 			ctx := cmd.Context()
 			logger := slog.New(slog.NewTextHandler(app.Err, nil))
 			return app.withStore(ctx, func(s *store.Store) error {
@@ -36,10 +46,18 @@ accepting requests and waits for those in flight.`,
 				wg.Go(func() { s.RunMatcher(mctx, logger.Info) })
 				defer wg.Wait()
 				defer stop()
-				return httpapi.New(s, logger).ListenAndServe(ctx, opts.addr)
+				return httpapi.New(s, logger,
+					httpapi.WithRateLimit(opts.rateLimit, opts.rateBurst),
+					httpapi.WithOpenMetrics(opts.metricsOpen),
+				).ListenAndServe(ctx, opts.addr)
 			})
 		},
 	}
 	cmd.Flags().StringVar(&opts.addr, "addr", envOr(app.Getenv, "SYNCSERVER_ADDR", "127.0.0.1:8080"), "listen on `HOST:PORT` (env SYNCSERVER_ADDR)")
+	cmd.Flags().Float64Var(&opts.rateLimit, "rate-limit", httpapi.DefaultRateLimit,
+		"allow each token, and each address on endpoints without one, `N` requests a second on average (0: no limit)")
+	cmd.Flags().IntVar(&opts.rateBurst, "rate-burst", httpapi.DefaultRateBurst, "let a token or address send up to `N` requests at once before --rate-limit paces it")
+	cmd.Flags().BoolVar(&opts.metricsOpen, "metrics-open", false,
+		"serve /metrics without a token, for a Prometheus scraper on a private network (default: an admin or supervisor token)")
 	return cmd
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/doorstep-health/doorstep/schema"
+	"github.com/doorstep-health/doorstep/syncserver/fhir"
 )
 
 // problemContentType is RFC 9457's media type for problem details.
@@ -33,6 +34,8 @@ func statusOf(code string) int {
 		return http.StatusBadRequest
 	case schema.EUNAVAILABLE:
 		return http.StatusServiceUnavailable
+	case schema.ERATELIMITED:
+		return http.StatusTooManyRequests
 	}
 	return http.StatusInternalServerError
 }
@@ -86,7 +89,13 @@ func (s *Server) handleError(err error, c echo.Context) {
 		return
 	}
 	h := c.Response().Header()
-	h.Set(echo.HeaderContentType, problemContentType)
+	var body any = p
+	contentType := problemContentType
+	if isFHIRPath(c.Request().URL.Path) {
+		// FHIR clients read every error as an OperationOutcome.
+		contentType, body = fhir.ContentType, fhirOutcome(p)
+	}
+	h.Set(echo.HeaderContentType, contentType)
 	if p.Status == http.StatusUnauthorized {
 		h.Set("WWW-Authenticate", `Bearer realm="syncserver"`)
 	}
@@ -94,7 +103,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if c.Request().Method == http.MethodHead {
 		return
 	}
-	if err := json.NewEncoder(c.Response()).Encode(p); err != nil {
+	if err := json.NewEncoder(c.Response()).Encode(body); err != nil {
 		s.logger.DebugContext(c.Request().Context(), "write problem", "err", err)
 	}
 }

@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"runtime/debug"
 	"slices"
@@ -25,19 +27,35 @@ func principal(c echo.Context) store.Principal {
 }
 
 // requireRole admits requests whose bearer token is live and has one of
-// roles: no or a bad token is 401, a token of another role 403.
+// roles: no or a bad token is 401, a token of another role 403. Each
+// admitted request spends one request of its token's budget, before the role
+// check so a token hammering an endpoint it may not use is slowed too;
+// each refused one spends one of the client address's, so guessing
+// tokens goes no faster than the limit while good tokens behind the same
+// address are untouched.
 func (s *Server) requireRole(roles ...string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			token, ok := bearerToken(c.Request())
 			if !ok {
+				if err := s.limitClient(c); err != nil {
+					return err
+				}
 				return schema.Errorf(schema.EUNAUTHORIZED, "an Authorization: Bearer token is required")
 			}
 			p, err := s.store.Authenticate(c.Request().Context(), token)
 			if err != nil {
+				if schema.ErrorCode(err) == schema.EUNAUTHORIZED {
+					if lerr := s.limitClient(c); lerr != nil {
+						return lerr
+					}
+				}
 				return err
 			}
 			c.Set(principalKey, p)
+			if err := s.limitToken(c, p.TokenID); err != nil {
+				return err
+			}
 			if !slices.Contains(roles, p.Role) {
 				return schema.Errorf(schema.EFORBIDDEN, "a %s token cannot do this; it needs the role %s",
 					p.Role, strings.Join(roles, " or "))
@@ -97,4 +115,57 @@ func recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 		}()
 		return next(c)
 	}
+}
+
+// maxBodyBytes caps the body of any request: generous for every JSON
+// endpoint but a batch, whose own cap bodyLimit knows. Handlers that
+// decode with decodeBody keep their tighter limits.
+const maxBodyBytes = 1 << 20
+
+// bodyLimit is the cap on the body of a request to route.
+func bodyLimit(route string) int64 {
+	switch route {
+	case "/api/v1/sync/batches":
+		return schema.MaxGzipBytes
+	}
+	return maxBodyBytes
+}
+
+// limitBodies answers 413 for a body over its route's cap: at once when
+// Content-Length says so, or when a handler reads past the cap of a body
+// sent without one. The error is echo's 413, which echo's binder passes
+// through and decodeBody wraps, so either way the client gets too_large.
+func limitBodies(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		limit := bodyLimit(c.Path())
+		if req.ContentLength > limit {
+			return bodyTooLarge(limit)
+		}
+		if req.Body != nil && req.Body != http.NoBody {
+			// MaxBytesReader also closes the connection after the answer,
+			// rather than reading the rest of a huge body to keep it.
+			req.Body = &cappedBody{ReadCloser: http.MaxBytesReader(c.Response().Writer, req.Body, limit), limit: limit}
+		}
+		return next(c)
+	}
+}
+
+func bodyTooLarge(limit int64) *echo.HTTPError {
+	return echo.NewHTTPError(http.StatusRequestEntityTooLarge, fmt.Sprintf("body is over %d bytes", limit))
+}
+
+// cappedBody turns http.MaxBytesReader's error into echo's 413.
+type cappedBody struct {
+	io.ReadCloser
+	limit int64
+}
+
+func (b *cappedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		err = bodyTooLarge(b.limit)
+	}
+	return n, err
 }

@@ -26,6 +26,11 @@ type Server struct {
 	logger          *slog.Logger
 	echo            *echo.Echo
 	shutdownTimeout time.Duration
+
+	metrics     *metrics
+	metricsOpen bool     // /metrics without a token (WithOpenMetrics)
+	tokens      *limiter // requests per token; nil: no limit (WithRateLimit)
+	clients     *limiter // requests per address on endpoints without a token
 }
 
 // Option changes how New sets up a Server.
@@ -46,15 +51,18 @@ func New(st *store.Store, logger *slog.Logger, opts ...Option) *Server {
 	for _, o := range opts {
 		o(s)
 	}
+	s.metrics = newMetrics(st, logger)
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	// The audit log records the address the connection came from; a
 	// client-supplied X-Forwarded-For would let anyone write it.
 	e.IPExtractor = echo.ExtractIPDirect()
-	e.Use(s.logRequests, recoverPanics)
+	e.Use(s.countRequests, s.logRequests, recoverPanics, limitBodies, s.limitAnonymousInput)
 
 	e.GET("/healthz", s.handleHealthz)
+	e.GET("/readyz", s.handleReadyz, s.limitClients) // it takes the write lock: not for anyone to hammer
+	e.GET("/metrics", s.handleMetrics, s.metricsAuth())
 	api := e.Group("/api/v1")
 	api.POST("/devices/register", s.handleRegister)
 	api.POST("/sync/batches", s.handlePushBatch, s.requireRole(schema.RoleDevice))
@@ -67,6 +75,7 @@ func New(st *store.Store, logger *slog.Logger, opts ...Option) *Server {
 	api.POST("/persons/:id/unmerge", s.handleUnmerge, supervisor)
 	s.routeCards(e, api)
 	s.routeHospital(api)
+	s.routeFHIR(e)
 	return s
 }
 
