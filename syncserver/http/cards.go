@@ -171,7 +171,7 @@ func (s *Server) handleChangePrintJob(c echo.Context) error {
 
 func (s *Server) handleDeliverCard(c echo.Context) error {
 	serial := c.Param("serial")
-	if err := s.store.DeliverCard(c.Request().Context(), serial, principal(c).Name); err != nil {
+	if err := s.store.DeliverCard(auditedCtx(c), serial, principal(c).Name); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]string{"serial": serial, "status": store.CardDelivered})

@@ -376,7 +376,7 @@ func qrCodesInPDF(t *testing.T, pdf []byte) []string {
 // A printer token limited to one printing centre gets that centre's jobs
 // and nothing of another's.
 func TestPrinterTokenLimitedToItsCentre(t *testing.T) {
-	e, _ := cardsEnv(t, 3)
+	e, ids := cardsEnv(t, 3)
 	ctx := context.Background()
 	own, err := e.store.CreateToken(ctx, schema.RolePrinter, "centre-dl-nw-only", store.ForCentre("DL-NW"))
 	if err != nil {
@@ -409,5 +409,26 @@ func TestPrinterTokenLimitedToItsCentre(t *testing.T) {
 	}
 	if _, err := e.store.CreateToken(ctx, schema.RoleSupervisor, "sup-with-centre", store.ForCentre("DL-NW")); err == nil {
 		t.Error("a supervisor token limited to a centre was made")
+	}
+
+	// A single card's PDF (name, date of birth) and its delivery are
+	// of its centre too; the refused read leaves no audit record.
+	serial := job.Serials[0]
+	card, err := e.store.ValidCard(ctx, ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	hid := card.Card.HealthID.String()
+	if res := e.do(t, http.MethodGet, "/api/v1/persons/"+hid+"/card.pdf", other, body{}); res.status != http.StatusForbidden {
+		t.Errorf("card PDF by another centre's printer: %d, want 403", res.status)
+	}
+	if log, err := e.store.AuditLog(ctx, hid); err != nil || len(log) != 0 {
+		t.Errorf("refused read audited: %+v %v", log, err)
+	}
+	if res := e.do(t, http.MethodGet, "/api/v1/persons/"+hid+"/card.pdf", own, body{}); res.status != http.StatusOK {
+		t.Errorf("card PDF by its own centre's printer: %d %s", res.status, res.body)
+	}
+	if res := e.do(t, http.MethodPost, "/api/v1/cards/"+serial+"/deliver", other, body{}); res.status != http.StatusForbidden {
+		t.Errorf("delivery by another centre's printer: %d, want 403", res.status)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/doorstep-health/doorstep/schema"
@@ -221,4 +222,16 @@ func (s *Store) readAs(ctx context.Context, fn func(q querier, audit auditFunc) 
 			return appendAudit(ctx, tx, by, action, person, "", detail, now)
 		})
 	})
+}
+
+// centreScope refuses a printer token limited to one printing centre
+// (token create --centre) anything of another centre. Checked inside the
+// read, before anything is returned or audited.
+func centreScope(ctx context.Context, centre string) error {
+	by, ok := readerFrom(ctx)
+	if !ok || by.Role != schema.RolePrinter || by.Centre == "" || strings.EqualFold(by.Centre, centre) {
+		return nil
+	}
+	return &schema.Error{Code: schema.EFORBIDDEN, Field: "centre",
+		Message: fmt.Sprintf("this token prints for centre %s only; this card is of %s", by.Centre, centre)}
 }

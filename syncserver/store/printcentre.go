@@ -102,6 +102,9 @@ func (s *Store) ValidCard(ctx context.Context, who string) (CardInfo, error) {
 			return schema.Errorf(schema.ENOTFOUND, "%s has no valid card: every version is revoked (a reprint queues a new one)", who)
 		}
 		card = list[0]
+		if err := centreScope(ctx, card.Centre); err != nil {
+			return err
+		}
 		return audit("card.pdf", person, "card "+card.Serial)
 	})
 	return card, err

@@ -376,6 +376,17 @@ func (s *Store) RevokeCard(ctx context.Context, who, reason, by string) (int64, 
 // DeliverCard records that a dispatched card reached its holder.
 func (s *Store) DeliverCard(ctx context.Context, serial, by string) error {
 	return s.inTx(ctx, func(tx *txn, now string) error {
+		var centre string
+		err := tx.QueryRowContext(ctx, `SELECT centre FROM cards WHERE serial = ?`, serial).Scan(&centre)
+		if errors.Is(err, sql.ErrNoRows) {
+			return schema.Errorf(schema.ENOTFOUND, "no card %s", serial)
+		}
+		if err != nil {
+			return err
+		}
+		if err := centreScope(ctx, centre); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE cards SET status = 'delivered', updated_at = ? WHERE serial = ? AND status IN ('dispatched', 'printed')`, now, serial)
 		if err != nil {
 			return err
