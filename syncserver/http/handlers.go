@@ -47,11 +47,7 @@ func (s *Server) handlePushBatch(c echo.Context) error {
 // handleChanges answers what the server learnt about the device's records
 // after the cursor.
 func (s *Server) handleChanges(c echo.Context) error {
-	after, err := queryInt(c, "after")
-	if err != nil {
-		return err
-	}
-	limit, err := queryInt(c, "limit")
+	after, limit, err := cursorParams(c)
 	if err != nil {
 		return err
 	}
@@ -82,4 +78,16 @@ func queryInt(c echo.Context, name string) (int64, error) {
 		return 0, &schema.Error{Code: schema.EINVALID, Field: name, Rule: "integer", Message: "must be a whole number, 0 or more"}
 	}
 	return n, nil
+}
+
+// cursorParams reads the after= cursor and limit= page size of a listing
+// that a client follows page by page.
+func cursorParams(c echo.Context) (after, limit int64, err error) {
+	if after, err = queryInt(c, "after"); err != nil {
+		return 0, 0, err
+	}
+	if limit, err = queryInt(c, "limit"); err != nil {
+		return 0, 0, err
+	}
+	return after, limit, nil
 }

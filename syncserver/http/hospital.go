@@ -83,11 +83,7 @@ func (s *Server) handleAuditLog(c echo.Context) error {
 // handleFeed serves events after the cursor; wait=30s long-polls for the
 // next one when there is none yet.
 func (s *Server) handleFeed(c echo.Context) error {
-	after, err := queryInt(c, "after")
-	if err != nil {
-		return err
-	}
-	limit, err := queryInt(c, "limit")
+	after, limit, err := cursorParams(c)
 	if err != nil {
 		return err
 	}
