@@ -126,10 +126,19 @@ func blockingKeys(f *Features, lo, hi int, lookup bool) []string {
 		}
 	}
 	// One token + sex + birth year, for a name whose surname was left out
-	// or swapped for a marker (Rekha Singh, Reka; Neha Devi, Neha Rana).
+	// or swapped for a marker (Rekha Singh, Reka; Neha Devi, Neha Rana),
+	// and two neighbouring tokens joined as one, for a name written
+	// joined or split (Sunil Kumar, Sunilkumar; Charan Jit, Charanjeet).
 	core := f.name.coreKeys()
 	for _, c := range core {
 		for _, sx := range sexes {
+			years(KeySingle + ":" + c + ":" + sx + ":")
+		}
+	}
+	if c := f.name.joinedKey(); c != "" {
+		// Looked up under one's own sex only: a join and an unknown sex
+		// together are too rare for the keys they would cost.
+		for _, sx := range sexes[:1] {
 			years(KeySingle + ":" + c + ":" + sx + ":")
 		}
 	}
@@ -138,6 +147,10 @@ func blockingKeys(f *Features, lo, hi int, lookup bool) []string {
 	if len(core) > 2 {
 		core = core[:2]
 	}
+	// And by the first letters of the name's first two tokens, for a name
+	// written with initials on one side (K. Singh, Kulwant Singh, both sons
+	// of Tejinder Singh).
+	core = append(core, f.name.initialKeys()...)
 	for _, c := range core {
 		for _, rel := range []*nameFeat{&f.father, &f.spouse} {
 			if r := rel.givenKey(&f.name); r != "" {

@@ -1,6 +1,8 @@
 package match
 
 import (
+	"strconv"
+
 	"github.com/adrg/strutil/metrics"
 )
 
@@ -100,16 +102,17 @@ func compareNames(a, b *nameFeat) int {
 	if a.join == b.join {
 		return nameTokens
 	}
-	best := matchLevel(a.tokens, b.tokens, a.marker, b.marker, nameTokens)
+	best := matchLevel(a.tokens, b.tokens, a.firsts, b.firsts, a.marker, b.marker, nameTokens)
 	if best > nameTokens {
 		if a.phonJoin == b.phonJoin {
 			return namePhonetic
 		}
-		best = min(best, matchLevel(a.phons, b.phons, a.marker, b.marker, namePhonetic))
+		best = min(best, matchLevel(a.phons, b.phons, a.firsts, b.firsts, a.marker, b.marker, namePhonetic))
 	}
 	if best > nameSubset && (a.marker != 0 || b.marker != 0) && !a.markerOnly && !b.markerOnly {
 		// A marker swapped for a surname: the rest must match.
-		if coreMatch(a.tokens, b.tokens, a.marker, b.marker) || coreMatch(a.phons, b.phons, a.marker, b.marker) {
+		if coreMatch(a.tokens, b.tokens, a.firsts, b.firsts, a.marker, b.marker) ||
+			coreMatch(a.phons, b.phons, a.firsts, b.firsts, a.marker, b.marker) {
 			best = nameSubset
 		}
 	}
@@ -140,16 +143,17 @@ func compareNames(a, b *nameFeat) int {
 }
 
 // matchLevel pairs the tokens of the shorter of a and b with tokens of the
-// longer (see matchTokens). All paired with at least one full token: full
-// (the level for a full match) when nothing is left over but initials, or
-// markers beside two paired full tokens; nameSubset otherwise.
-// nameDisagree when they do not pair.
-func matchLevel(a, b []string, am, bm uint64, full int) int {
-	s, l, lm := a, b, bm
+// longer (see matchTokens); af and bf are the first letters of their folded
+// tokens. All paired with at least one full token: full (the level for a
+// full match) when nothing is left over but initials, or markers beside two
+// paired full tokens; nameSubset otherwise. nameDisagree when they do not
+// pair.
+func matchLevel(a, b []string, af, bf string, am, bm uint64, full int) int {
+	s, l, sf, lf, lm := a, b, af, bf, bm
 	if len(s) > len(l) {
-		s, l, lm = b, a, am
+		s, l, sf, lf, lm = b, a, bf, af, am
 	}
-	ok, fulls, left := matchTokens(s, l)
+	ok, fulls, left := matchTokens(s, l, sf, lf)
 	switch {
 	case !ok || fulls == 0:
 		return nameDisagree
@@ -161,13 +165,27 @@ func matchLevel(a, b []string, am, bm uint64, full int) int {
 
 // coreMatch reports whether the tokens of a and b that are not markers
 // pair as matchTokens pairs them.
-func coreMatch(a, b []string, am, bm uint64) bool {
+func coreMatch(a, b []string, af, bf string, am, bm uint64) bool {
 	ca, cb := unmarked(a, am), unmarked(b, bm)
+	fa, fb := unmarkedFirsts(af, am), unmarkedFirsts(bf, bm)
 	if len(ca) > len(cb) {
-		ca, cb = cb, ca
+		ca, cb, fa, fb = cb, ca, fb, fa
 	}
-	ok, fulls, _ := matchTokens(ca, cb)
+	ok, fulls, _ := matchTokens(ca, cb, fa, fb)
 	return ok && fulls > 0
+}
+
+func unmarkedFirsts(f string, m uint64) string {
+	if m == 0 {
+		return f
+	}
+	out := make([]byte, 0, len(f))
+	for i := 0; i < len(f); i++ {
+		if m&(1<<i) == 0 {
+			out = append(out, f[i])
+		}
+	}
+	return string(out)
 }
 
 func unmarked(t []string, m uint64) []string {
@@ -184,11 +202,12 @@ func unmarked(t []string, m uint64) []string {
 }
 
 // matchTokens pairs every token of s with a distinct token of l: equal
-// tokens first, then initials with tokens of the same first letter. It
-// reports whether all of s was paired, how many pairs were two equal full
-// tokens, and which tokens of l were left unpaired that are not initials
-// (a bit per index).
-func matchTokens(s, l []string) (all bool, full int, left uint64) {
+// tokens first, then initials with tokens of the same first letter, as
+// written (sf and lf, a letter per token: a phonetic key reads every vowel
+// as a, and "A." is not "Umesh"). It reports whether all of s was paired,
+// how many pairs were two equal full tokens, and which tokens of l were
+// left unpaired that are not initials (a bit per index).
+func matchTokens(s, l []string, sf, lf string) (all bool, full int, left uint64) {
 	if len(l) > 64 {
 		return false, 0, 0
 	}
@@ -211,7 +230,7 @@ func matchTokens(s, l []string) (all bool, full int, left uint64) {
 		}
 		found := false
 		for j, y := range l {
-			if used&(1<<j) == 0 && (len(x) == 1 || len(y) == 1) && x[0] == y[0] {
+			if used&(1<<j) == 0 && (len(x) == 1 || len(y) == 1) && sf[i] == lf[j] {
 				used |= 1 << j
 				found = true
 				break
@@ -353,13 +372,22 @@ func effectivePrecision(f *Features) byte {
 }
 
 // dateTypo reports two YYYYMMDD dates one keying slip apart: one digit
-// different, two adjacent digits swapped, or day and month swapped.
+// different, two adjacent digits swapped, day and month swapped, or the
+// same day and month in years one apart (a year worked out from an age
+// at the last or the next birthday: 2010-03-14, 2009-03-14).
 func dateTypo(a, b string) bool {
 	if len(a) != 8 || len(b) != 8 {
 		return false
 	}
 	if a[:4] == b[:4] && a[4:6] == b[6:8] && a[6:8] == b[4:6] {
 		return true
+	}
+	if a[4:] == b[4:] {
+		ya, ea := strconv.Atoi(a[:4])
+		yb, eb := strconv.Atoi(b[:4])
+		if ea == nil && eb == nil && (ya-yb == 1 || yb-ya == 1) {
+			return true
+		}
 	}
 	return oneEdit(a, b)
 }

@@ -92,10 +92,10 @@ func TestDiagRecall(t *testing.T) {
 				ev := []string{}
 				for _, e := range d.Best.Evidence {
 					if e.Level != "missing" && e.Level != "none" {
-						ev = append(ev, e.Field[:3]+"="+e.Level)
+						ev = append(ev, fmt.Sprintf("%s=%s(%.1f)[%s|%s]", e.Field[:3], e.Level, e.Weight, e.A, e.B))
 					}
 				}
-				fmt.Printf("REV %v %.1f %s\n", ok, d.Best.Weight, strings.Join(ev, " "))
+				fmt.Printf("REV %v %.1f prior=%.1f %s %v\n", ok, d.Best.Weight, d.Best.Prior, strings.Join(ev, " "), d.Best.Blocks)
 			}
 			if c != "" && len(prev) > 0 {
 				ok := mt.PersonOf(int(seq)) == mt.PersonOf(int(prev[0]))
@@ -133,6 +133,7 @@ func TestDiagRecall(t *testing.T) {
 						k += "_blocked" + strconv.Itoa(int(bestScore.blocks))
 					}
 					kinds[k+"/"+fam]++
+					kinds["E "+evidenceClass(&bestScore)]++
 					lv := []string{}
 					for f := 0; f < numFields; f++ {
 						l := int(bestScore.levels[f])
@@ -143,7 +144,7 @@ func TestDiagRecall(t *testing.T) {
 					if strings.HasPrefix(k, "nocand") {
 						levelHist["nocand "+fieldLevels[fName][bestScore.levels[fName]]+" "+dobLv(bestScore.levels[fDOB])]++
 					}
-					if shown < 60 {
+					if shown < diagShow() {
 						shown++
 						pf := mt.feats.at(bestPrev)
 						fmt.Printf("%s/%s w=%.1f %s | %q/%q %d%c %s | %q/%q %d%c %s\n", k, fam, bestScore.total, strings.Join(lv, " "),
@@ -176,6 +177,41 @@ func TestDiagRecall(t *testing.T) {
 	for _, o := range out {
 		fmt.Println(o.v, o.k)
 	}
+}
+
+// evidenceClass sums up what a missed pair has beyond the name: a
+// relative's name (father or spouse agreeing at subset or better), contact
+// (phone exact or one slip off), place (address exact or close), identity
+// (Aadhaar or a document exact or one slip off), or nothing.
+func evidenceClass(p *pairScore) string {
+	var out []string
+	if l := p.levels[fFather]; l >= 0 && l <= nameSubset {
+		out = append(out, "relative")
+	} else if l := p.levels[fSpouse]; l >= 0 && l <= nameSubset {
+		out = append(out, "relative")
+	}
+	if l := p.levels[fPhone]; l == phoneExact || l == phoneTypo {
+		out = append(out, "phone")
+	}
+	if l := p.levels[fAddress]; l == addrExact || l == addrClose {
+		out = append(out, "address")
+	}
+	if p.levels[fAadhaar] == aadhaarExact || p.levels[fDocument] == idExact || p.levels[fDocument] == idTypo {
+		out = append(out, "identity")
+	}
+	if len(out) == 0 {
+		return "name+dob only"
+	}
+	return strings.Join(out, "+")
+}
+
+// diagShow is how many misses TestDiagRecall prints: MATCH_DIAG_SHOW, 60
+// unless set.
+func diagShow() int {
+	if n, err := strconv.Atoi(os.Getenv("MATCH_DIAG_SHOW")); err == nil {
+		return n
+	}
+	return 60
 }
 
 func dobLv(l int8) string {

@@ -22,7 +22,11 @@
 //  4. Model.Decide turns the best candidate into a link, a review task or a
 //     new person, after the hard rules: never auto-link two residents of the
 //     same household, residents whose birth years differ by more than their
-//     precision allows, or residents of different sex.
+//     precision allows, or residents of different sex (the last two unless
+//     Aadhaar or a personal document number agrees). In MatchGroup a best
+//     candidate whose name does not pick out one person (an initial)
+//     competes with the other persons among the candidates (R. Singh of a
+//     family with twins Rahul and Rohit is neither).
 //
 // Model.MatchGroup runs steps 2 to 4 for a household's members together,
 // over a Registry: the store's tables, or the in-memory Index and

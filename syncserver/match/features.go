@@ -47,6 +47,7 @@ type Features struct {
 type nameFeat struct {
 	tokens     []string // folded, written order; initials are one letter
 	phons      []string // phonetic key of each token (an initial: its letter, a vowel as a)
+	firsts     string   // the first letter of each folded token
 	marker     uint64   // bit i set: tokens[i] is a marker (Devi, Kumar, Kaur…)
 	key        string   // tokens sorted, joined by a space: exact agreement and term frequency
 	join       string   // tokens concatenated in written order
@@ -91,6 +92,11 @@ func newNameFeat(s string) nameFeat {
 		}
 	}
 	nf.phonJoin = strings.Join(nf.phons, "")
+	firsts := make([]byte, len(toks))
+	for i, t := range toks {
+		firsts[i] = t[0]
+	}
+	nf.firsts = string(firsts)
 	return nf
 }
 
@@ -122,6 +128,61 @@ func (n *nameFeat) coreKey() string {
 	sorted := slices.Clone(toks)
 	slices.Sort(sorted)
 	return strings.Join(sorted, " ")
+}
+
+// joinedKey is the phonetic key of the name's first two tokens written as
+// one, when both are full tokens ("Sunil Kumar" as "Sunilkumar", "Charan
+// Jit" as "Charanjeet", "Om Prakash" as "Omprakash"): the phonetic key of
+// the two folded tokens joined, a letter doubled across the join written
+// once, as FoldToken writes it. "" when there is no such pair or the join's
+// key is a token's own.
+func (n *nameFeat) joinedKey() string {
+	if len(n.tokens) < 2 || len(n.tokens[0]) < 2 || len(n.tokens[1]) < 2 {
+		return ""
+	}
+	x, y := n.tokens[0], n.tokens[1]
+	if x[len(x)-1] == y[0] {
+		y = y[1:] // a letter doubled across the join is written once
+	}
+	k := phoneticToken(x + y)
+	if slices.Contains(n.keys, k) {
+		return ""
+	}
+	return k
+}
+
+// initialKeys are the first letters of the name's first two tokens that
+// are initials or full tokens other than markers, in written order,
+// without repeats: what a name and the same name written with initials
+// have in common ("R. K. Sharma", "Rajesh Kumar Sharma": r). A vowel is a,
+// as in the phonetic keys.
+func (n *nameFeat) initialKeys() []string {
+	var out []string
+	for i, t := range n.tokens {
+		if len(t) > 1 && n.marker&(1<<i) != 0 {
+			continue
+		}
+		c := n.phons[i][:1]
+		if !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+		if len(out) == 2 {
+			break
+		}
+	}
+	return out
+}
+
+// givenPhon is the phonetic key of the name's first full token that is
+// not a marker: its given name, as names are mostly written given name
+// first. "" when there is none.
+func (n *nameFeat) givenPhon() string {
+	for i, t := range n.tokens {
+		if len(t) > 1 && n.marker&(1<<i) == 0 {
+			return n.phons[i]
+		}
+	}
+	return ""
 }
 
 // givenKey is the phonetic key of the first full token of a relative's name

@@ -1,5 +1,7 @@
 package match
 
+import "math"
+
 // Registry is the registered residents as matching reads them: the
 // in-memory Matcher's slices for evaluation, or the server store's tables.
 // Both run the same decisions through MatchGroup.
@@ -71,7 +73,11 @@ func (m *Model) MatchGroup(reg Registry, feats []Features, opt MatcherOptions) (
 			c := list[best]
 			cmp := m.comparison(c.score, f, c.Features)
 			d.Best = &cmp
-			d.Outcome = m.decide(c.score.probability(), c.score.blocks != 0)
+			prob := c.score.probability()
+			if !tellsMember(&f.name, &c.Features.name, int(c.score.levels[fName])) {
+				prob = competing(list, best)
+			}
+			d.Outcome = m.decide(prob, c.score.blocks != 0)
 			if d.Outcome == OutcomeLink {
 				if c.Person == "" { // an earlier member of the group: never linked
 					d.Outcome = OutcomeReview
@@ -148,4 +154,45 @@ func (m *Model) householdEvidence(feats []Features, scored [][]groupCandidate, f
 			}
 		}
 	}
+}
+
+// competing is the probability that the resident is list[best]'s person
+// when the other persons among the candidates are alternatives to it, for a
+// best candidate whose name does not pick out one person (an initial, a
+// surname alone: see tellsMember; two persons both close to a whole name
+// are more often one human enrolled twice than two): each
+// pair's odds are worked out as if it were the only candidate, and a
+// resident is at most one person, so the best's probability is its odds
+// over one plus the odds of every person (the best of each person's
+// residents; candidates a hard rule rules out do not compete). "R. Singh"
+// of a family with twins Rahul and Rohit is neither.
+func competing(list []groupCandidate, best int) float64 {
+	b := &list[best]
+	top := b.score.total
+	person := func(c *groupCandidate) string {
+		if c.Person == "" {
+			return "\x00" + c.Features.ID // an earlier member of the group
+		}
+		return c.Person
+	}
+	bp := person(b)
+	// Odds relative to the best's, to stay finite: 2^(w−top).
+	others := 0.0
+	seen := make(map[string]float64)
+	for k := range list {
+		c := &list[k]
+		if k == best || c.score.blocks != 0 || c.score.total < top-20 {
+			continue
+		}
+		p := person(c)
+		if p == bp {
+			continue
+		}
+		seen[p] = max(seen[p], math.Exp2(c.score.total-top))
+	}
+	for _, o := range seen {
+		others += o
+	}
+	// p = o/(1 + o + others·o) with o = 2^top.
+	return 1 / (1 + math.Exp2(-top) + others)
 }

@@ -104,3 +104,56 @@ func TestBlockingUnknownBirthYear(t *testing.T) {
 		t.Error("known year looking up an unknown one: no name key in common")
 	}
 }
+
+// A member of a registered family enrolled again on her own at the family's
+// house, with its phone and her father's name, and a stated age: once the
+// family is known, her name picks her out of it, and she is linked. A name
+// that does not pick out one member (the initial of twins, another given
+// name) is not linked on the family's evidence.
+func TestFamilyMemberReturning(t *testing.T) {
+	const phone = "+919845856631"
+	first := household("HF1", "C-81, C Block", "Pitampura", "110034",
+		with(person("f1", "Suresh Kumar Singh", "M", "1975-02-11"), func(r *schema.Resident) { r.Phone = phone }),
+		with(person("f2", "Rinki Singh", "F", "2004-04-07"), func(r *schema.Resident) {
+			r.FatherName, r.Phone = "Suresh Kumar Singh", phone
+		}),
+		with(person("f3", "Rahul Singh", "M", "2006-09-30"), func(r *schema.Resident) {
+			r.FatherName, r.Phone = "Suresh Kumar Singh", phone
+		}),
+		with(person("f4", "Rohit Singh", "M", "2006-09-30"), func(r *schema.Resident) {
+			r.FatherName, r.Phone = "Suresh Kumar Singh", phone
+		}))
+	tests := []struct {
+		name   string
+		member schema.Resident
+		link   string // the resident it must be linked to, or "" for no link
+	}{
+		{"the same given name", with(person("n1", "Rinky Singh", "F", "age:20"), func(r *schema.Resident) {
+			r.FatherName, r.Phone = "Suresh Kumar Singh", phone
+		}), "f2"},
+		{"the given name, no surname", with(person("n2", "Rinki", "F", "2004"), func(r *schema.Resident) {
+			r.FatherName, r.Phone = "Suresh Kumar Singh", phone
+		}), "f2"},
+		{"the initial of twins", with(person("n3", "R. Singh", "M", "age:20"), func(r *schema.Resident) {
+			r.FatherName, r.Phone = "Suresh Kumar Singh", phone
+		}), ""},
+		{"a cousin", with(person("n4", "Rakesh Singh", "M", "2006"), func(r *schema.Resident) {
+			r.FatherName, r.Phone = "Suresh Kumar Singh", phone
+		}), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mt := NewMatcher(DefaultModel(), MatcherOptions{})
+			background(t, mt)
+			mt.AddHousehold(&first)
+			again := household("HF2", "C-81, C Block", "Pitampura", "110034", tt.member)
+			d := decisionOf(mt.AddHousehold(&again), tt.member.ID)
+			switch {
+			case tt.link != "" && (d.Outcome != OutcomeLink || d.Best.B != tt.link):
+				t.Fatalf("%s, want a link to %s\n%s", d.Outcome, tt.link, showComparison(d.Best))
+			case tt.link == "" && d.Outcome == OutcomeLink:
+				t.Fatalf("linked\n%s", showComparison(d.Best))
+			}
+		})
+	}
+}

@@ -205,7 +205,11 @@ func TestScoreHardRules(t *testing.T) {
 	doc := household("H3", "Flat 9", "Rohini Sector 7", "110085",
 		with(person("g", "Ram Kumar", "M", "1960-03-01"), func(r *schema.Resident) {
 			r.Documents = []schema.Document{{Type: "voter_id", Number: "DL0123456"}}
-		}))
+		}),
+		with(person("i", "Kamlesh", "M", "1971-06-05"), func(r *schema.Resident) { r.Aadhaar = "234123412346" }))
+	wife := household("H4", "Flat 9", "Rohini Sector 7", "110085",
+		with(person("j", "Kamlesh", "F", "1971-06-05"), func(r *schema.Resident) { r.Aadhaar = "234123412346" }),
+		person("k", "Kamlesh", "F", "1971-06-05"))
 	tests := []struct {
 		name string
 		a, b Features
@@ -216,6 +220,8 @@ func TestScoreHardRules(t *testing.T) {
 		{"day and year one apart", features(h, 0), features(o, 0), nil},
 		{"day and stated age six apart", features(h, 0), features(o, 1), []string{BlockBirthYear}},
 		{"an identity document outweighs the birth year", features(doc, 0), features(o, 2), nil},
+		{"Aadhaar outweighs the sex", features(doc, 1), features(wife, 0), nil},
+		{"the sex without Aadhaar", features(doc, 1), features(wife, 1), []string{BlockSex}},
 	}
 	for _, tt := range tests {
 		c := m.Score(&tt.a, &tt.b, nil, HouseholdUnknown)

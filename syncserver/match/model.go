@@ -190,7 +190,14 @@ type Model struct {
 // Prior: a new resident is a given registered person with probability
 // DuplicateRate/N (N persons registered, at least MinRegistry): 0.1/N.
 // Family cap: father's name, phone and address together weigh at most
-// log2(N/family size). Thresholds: link at 0.99, review from 0.3.
+// log2(N/family size). When the names pick out one member of the family
+// (tellsMember), the cap is instead the weight that takes the pair to odds
+// of familyRegistered/(size − familyRegistered), and an agreeing phone or
+// address line counts log2(familyRegistered·size/(DuplicateRate·(size −
+// familyRegistered))) more: an arriving resident is another member of a
+// registered family only by re-enrolment or as a member new to the
+// registry, not as often as the registry's pairs say (see scoreFamily).
+// Thresholds: link at 0.99, review from 0.3.
 func DefaultModel() *Model {
 	const (
 		sg       = "surveygen (seed 1, 44k residents, 10% re-enrolled): share among true pairs (m) and random pairs (u), rounded towards FEBRL and reasoning"

@@ -142,6 +142,12 @@ func TestCompareNamesLevels(t *testing.T) {
 		{"Rakesh Kumar", "Rajesh Kumar", "jw_mid"},
 		{"Sunita Devi", "Geeta Sharma", "disagree"},
 		{"Sunita", "", "missing"},
+		// An initial pairs with a token of its letter as written, not as a
+		// phonetic key reads it (every vowel as a).
+		{"A. Kumar", "Anil Kumar", "tokens"},
+		{"A. Tiwari", "Anil Tewari", "phonetic"},
+		{"A. Kumar", "Umesh Kumar", "disagree"},
+		{"U. Tiwari", "Anil Tewari", "disagree"},
 	}
 	for _, tt := range tests {
 		a, b := newNameFeat(tt.a), newNameFeat(tt.b)
@@ -171,6 +177,51 @@ func TestFoldAspirateKS(t *testing.T) {
 	for _, p := range [][2]string{{"Rukhsana", "Ruksana"}, {"Rukhsana", "Rukshana"}, {"Lakshmi", "Laxmi"}} {
 		if a, b := FoldName(p[0]), FoldName(p[1]); a != b {
 			t.Errorf("FoldName(%q) = %q, FoldName(%q) = %q", p[0], a, p[1], b)
+		}
+	}
+}
+
+func TestTellsMember(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want bool
+	}{
+		{"Rinki Singh", "Rinky Singh", true},      // exact
+		{"Sunilkumar", "Sunil Kumar", true},       // tokens, joined
+		{"Protima Das", "Pratima Das", true},      // phonetic
+		{"Rinki", "Rinki Singh", true},            // subset, the given name agrees
+		{"Smt. Shabana", "Shabana Parveen", true}, // subset beside a marker
+		{"Sharma", "Ram Sharma", false},           // only the surname
+		{"Rinki Sharma", "Rinki Singh", true},     // a marker for a surname: the given name agrees
+		{"R. Sharma", "Rekha Sharma", false},      // an initial
+		{"Devi", "Devi", false},                   // markers only
+		{"Sunita Devi", "Anita Devi", false},      // another member
+	}
+	for _, tt := range tests {
+		a, b := newNameFeat(tt.a), newNameFeat(tt.b)
+		if got := tellsMember(&a, &b, compareNames(&a, &b)); got != tt.want {
+			t.Errorf("tellsMember(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.want)
+		}
+	}
+}
+
+func TestDateTypo(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want bool
+	}{
+		{"19840312", "19840312", false}, // equal is not a slip
+		{"19840312", "19840313", true},  // one digit
+		{"19840312", "19840321", true},  // two digits swapped
+		{"19840312", "19841203", true},  // day and month swapped
+		{"20100314", "20090314", true},  // the year one out, day and month kept
+		{"19990101", "20000101", true},  // across a decade
+		{"20100314", "20080314", false}, // two years out
+		{"20100314", "20090315", false}, // the year and the day
+	}
+	for _, tt := range tests {
+		if got := dateTypo(tt.a, tt.b); got != tt.want {
+			t.Errorf("dateTypo(%s, %s) = %v, want %v", tt.a, tt.b, got, tt.want)
 		}
 	}
 }

@@ -194,7 +194,7 @@ func (m *Model) scoreFamily(a, b *Features, freq Frequencies, sameFamily float64
 		// Within one family, names share a surname or a marker (Devi,
 		// Kumar) and given names can be alike: only a name that agrees
 		// whole, in full tokens, tells its member from the others.
-		if l := p.levels[fName]; l > namePhonetic || a.name.initials > 0 || b.name.initials > 0 {
+		if !tellsMember(&a.name, &b.name, int(p.levels[fName])) {
 			sameFamily = 0
 		}
 		p.weights[fHousehold] = m.householdWeight(sameFamily, n)
@@ -244,13 +244,39 @@ func (m *Model) scoreFamily(a, b *Features, freq Frequencies, sameFamily float64
 	if family == 0 {
 		family = m.FamilySize
 	}
+	p.prior = m.PriorWeight(int(n))
+	limit := math.Log2(n / family)
+	if tellsMember(&a.name, &b.name, int(p.levels[fName])) && !sameHousehold {
+		// The names pick out one member of the family: what is left to
+		// know is whether the resident is a registered member at all,
+		// which, with the family registered, is likely (see
+		// familyRegistered), not the prior's DuplicateRate.
+		size := max(family, m.FamilySize)
+		limit = max(limit, math.Log2(familyRegistered/(size-familyRegistered))-p.prior)
+		// A phone or house in common says "one family", and its u, measured
+		// over registered pairs, counts the family's other members as
+		// likely as any: but an arriving resident is another member of a
+		// registered family only as a re-enrolment of that member
+		// (DuplicateRate) or as a member new to the registry. Only the
+		// levels that say "one house" (a phone, one slip at most; the same
+		// address line): a close line may be the next house.
+		best := -1
+		if l := p.levels[fPhone]; l == phoneExact || l == phoneTypo {
+			best = fPhone
+		}
+		if p.levels[fAddress] == addrExact && (best < 0 || p.weights[fAddress] > p.weights[best]) {
+			best = fAddress
+		}
+		if best >= 0 {
+			p.weights[best] += math.Log2(familyRegistered * size / (m.DuplicateRate * (size - familyRegistered)))
+		}
+	}
 	sum := 0.0
 	for f := 0; f < numFields; f++ {
 		if familyField[f] {
 			sum += p.weights[f]
 		}
 	}
-	limit := math.Log2(n / family)
 	if p.levels[fHousehold] == householdOther && sameFamily > 0 {
 		// Household evidence from members matched beyond doubt says "one
 		// family" too, and more: that this member is likely back with it.
@@ -266,7 +292,6 @@ func (m *Model) scoreFamily(a, b *Features, freq Frequencies, sameFamily float64
 	if sum > limit {
 		p.familyExcess = sum - limit
 	}
-	p.prior = m.PriorWeight(int(n))
 	p.total = p.prior - p.familyExcess
 	for f := 0; f < numFields; f++ {
 		p.total += p.weights[f]
@@ -275,7 +300,11 @@ func (m *Model) scoreFamily(a, b *Features, freq Frequencies, sameFamily float64
 	if sameHousehold {
 		p.blocks |= blockSameHousehold
 	}
-	if p.levels[fSex] == sexDisagree {
+	// An identity number that agrees (Aadhaar, voter ID, PAN: never shared
+	// by father and son, husband and wife; a ration card is, so it does not
+	// count) outweighs a birth date or a sex keyed wrong.
+	identity := p.levels[fAadhaar] == aadhaarExact || p.levels[fDocument] == idExact
+	if p.levels[fSex] == sexDisagree && !identity {
 		p.blocks |= blockSex
 	}
 	if a.BirthYear > 0 && b.BirthYear > 0 {
@@ -283,16 +312,43 @@ func (m *Model) scoreFamily(a, b *Features, freq Frequencies, sameFamily float64
 		if dy < 0 {
 			dy = -dy
 		}
-		// An identity number that agrees (Aadhaar, voter ID, PAN: never
-		// shared by father and son; a ration card is, so it does not count)
-		// outweighs a birth date keyed wrong.
-		identity := p.levels[fAadhaar] == aadhaarExact || p.levels[fDocument] == idExact
 		tol := max(birthYearTolerance(effectivePrecision(a)), birthYearTolerance(effectivePrecision(b)))
 		if dy > tol && !identity {
 			p.blocks |= blockBirthYear
 		}
 	}
 	return p
+}
+
+// familyRegistered is the probability that a person whose family is
+// already registered is registered too: families are enrolled whole, and
+// the members a second visit meets for the first time are the few born,
+// married in or come to stay since (reasoned: one in ten). It bounds the
+// family evidence when the names pick out one member (see tellsMember):
+// agreeing phone, address and father's name then take the pair to odds of
+// familyRegistered/(F − familyRegistered) for a family of F, instead of
+// DuplicateRate/F, which would treat a family's own member as no more
+// likely to be registered than a stranger.
+const familyRegistered = 0.9
+
+// tellsMember reports whether two names, compared at level, tell one
+// member of a family from the others: within a family names share a
+// surname or a marker (Devi, Kumar) and given names can be alike, so only
+// names that agree whole in full tokens (exact, tokens, phonetic), or one
+// within the other with the same given name ("Rinki", "Rinki Singh"; not
+// "Sharma", "Ram Sharma"), pick out one member. Initials never do.
+func tellsMember(a, b *nameFeat, level int) bool {
+	if a.initials > 0 || b.initials > 0 || a.markerOnly || b.markerOnly {
+		return false
+	}
+	switch {
+	case level < 0 || level > nameSubset:
+		return false
+	case level < nameSubset:
+		return true
+	}
+	ga, gb := a.givenPhon(), b.givenPhon()
+	return ga != "" && ga == gb
 }
 
 // householdWeight is the weight of household evidence: the Bayes factor
