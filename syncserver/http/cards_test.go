@@ -297,7 +297,7 @@ func TestCardRoles(t *testing.T) {
 		{"POST", "/api/v1/print-jobs/999/confirm", body{}, http.StatusNotFound, printers},
 		{"POST", "/api/v1/print-jobs/999/cancel", body{}, http.StatusNotFound, printers},
 		{"POST", "/api/v1/print-jobs/999/dispatch", body{}, http.StatusNotFound, printers},
-		{"POST", "/api/v1/cards/CNOSUCH/deliver", body{}, http.StatusConflict, printers},
+		{"POST", "/api/v1/cards/CNOSUCH/deliver", body{}, http.StatusNotFound, printers},
 		{"GET", "/api/v1/persons/" + hid + "/card.pdf", body{}, http.StatusOK, []string{schema.RolePrinter, schema.RoleAdmin, schema.RoleSupervisor}},
 		{"GET", "/.well-known/health-card-keys", body{}, http.StatusOK, []string{"none", schema.RoleDevice, schema.RoleHospital, schema.RoleSupervisor, schema.RolePrinter, schema.RoleAdmin}},
 	}
