@@ -242,6 +242,16 @@ func Replay(path string) (Registry, error) {
 		switch {
 		case e.Person != nil:
 			reg[e.HealthID] = *e.Person
+		case e.Card != nil:
+			p := reg[e.HealthID]
+			status := "queued"
+			if e.Kind == store.EventCardRevoked {
+				status = "revoked"
+			}
+			if p.Card == nil || p.Card.Version <= e.Card.Version {
+				p.Card = &store.PersonCard{Serial: e.Card.Serial, Version: e.Card.Version, Status: status}
+			}
+			reg[e.HealthID] = p
 		case e.Kind == store.EventPersonMerged:
 			p := reg[e.HealthID]
 			p.Status, p.MergedInto = "merged", e.MergedInto

@@ -97,7 +97,16 @@ func (s *Server) handleFeed(c echo.Context) error {
 			return err
 		}
 	}
-	page, err := s.store.Feed(c.Request().Context(), reader(c), after, int(limit), wait)
+	ctx, cancel := context.WithCancel(c.Request().Context())
+	defer cancel()
+	go func() {
+		select {
+		case <-s.stopping:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	page, err := s.store.Feed(ctx, reader(c), after, int(limit), wait)
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,9 @@ import (
 
 // Server is the HTTP API over one store.
 type Server struct {
+	// stopping is closed when Serve begins to shut down, so long polls
+	// answer at once instead of holding the shutdown up.
+	stopping chan struct{}
 	store           *store.Store
 	logger          *slog.Logger
 	echo            *echo.Echo
@@ -47,7 +50,7 @@ func New(st *store.Store, logger *slog.Logger, opts ...Option) *Server {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{store: st, logger: logger, echo: echo.New(), shutdownTimeout: 15 * time.Second}
+	s := &Server{store: st, logger: logger, echo: echo.New(), shutdownTimeout: 15 * time.Second, stopping: make(chan struct{})}
 	for _, o := range opts {
 		o(s)
 	}
@@ -118,6 +121,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
+	}
+	select {
+	case <-s.stopping:
+	default:
+		close(s.stopping)
 	}
 	s.logger.Info("shutting down", "timeout", s.shutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), s.shutdownTimeout)

@@ -276,6 +276,10 @@ type applier struct {
 	now      string
 	stmts    map[string]*kindStmts
 	hhExists *sql.Stmt
+	// rematch sends a changed household's matched members back to the
+	// matcher: the address is evidence, and what the registry shows of
+	// their persons (so the hospital feed hears of it).
+	rematch *sql.Stmt
 	// households known to exist, stored before or accepted earlier in this
 	// batch, so a household's residents do not look it up again.
 	households map[string]bool
@@ -317,6 +321,7 @@ func newApplier(ctx context.Context, tx *sql.Tx, deviceID, now string) (*applier
 			VALUES (?1, ?2, ?3, 1, '{}', ?4, ?4)`),
 	}
 	a.hhExists = prep(`SELECT 1 FROM households WHERE id = ?`)
+	a.rematch = prep(`UPDATE residents SET match_state = 'pending' WHERE household_id = ? AND deleted = 0 AND person_id IS NOT NULL`)
 	if err != nil {
 		a.close()
 		return nil, fmt.Errorf("prepare: %w", err)
@@ -332,8 +337,10 @@ func (a *applier) close() {
 			}
 		}
 	}
-	if a.hhExists != nil {
-		a.hhExists.Close()
+	for _, st := range []*sql.Stmt{a.hhExists, a.rematch} {
+		if st != nil {
+			st.Close()
+		}
 	}
 }
 
@@ -412,6 +419,11 @@ func (a *applier) apply(ctx context.Context, p *prepared) (schema.RecordResult, 
 	}
 	if err != nil {
 		return res, err
+	}
+	if rec.Kind == schema.KindHousehold && found {
+		if _, err := a.rematch.ExecContext(ctx, rec.ID); err != nil {
+			return res, err
+		}
 	}
 	if rec.Kind == schema.KindHousehold {
 		a.households[rec.ID] = true

@@ -317,3 +317,42 @@ func TestAuditedReadRollsBackAlone(t *testing.T) {
 		t.Errorf("%d audit records after a refused read", n)
 	}
 }
+
+// A household's new address changes what the registry shows of its
+// members' persons: the feed reports each as updated.
+func TestFeedHearsOfAHouseholdMove(t *testing.T) {
+	ctx := context.Background()
+	r, _ := reviewCase(t)
+	before, err := r.s.Feed(ctx, hospitalDesk, 0, store.MaxFeedPage, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cursor := before.Next
+	for {
+		page, err := r.s.Feed(ctx, hospitalDesk, cursor, store.MaxFeedPage, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Events) == 0 {
+			break
+		}
+		cursor = page.Next
+	}
+	hid, _ := r.validCard("lakshmi-1")
+	moved := home("hh-lakshmi-1", "Flat 7, Pocket B", "Mayur Vihar", "110091")
+	r.send("team-a", records(2, moved)[:1])
+	r.match()
+	page, err := r.s.Feed(ctx, hospitalDesk, cursor, store.MaxFeedPage, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var updated *store.Person
+	for _, e := range page.Events {
+		if e.Kind == store.EventPersonUpdated && e.HealthID == hid {
+			updated = e.Person
+		}
+	}
+	if updated == nil || updated.Address.Line1 != "Flat 7, Pocket B" {
+		t.Fatalf("after the household moved the feed said %+v", page.Events)
+	}
+}

@@ -224,6 +224,10 @@ func (s *Store) moveJobCards(ctx context.Context, tx *txn, job int64, from, to, 
 		return err
 	}
 	for _, p := range persons {
+		// The card's status is part of what the registry shows.
+		if err := personUpdated(ctx, tx, p, now); err != nil {
+			return err
+		}
 		if err := s.notifyPerson(ctx, tx, p, now); err != nil {
 			return err
 		}
@@ -347,11 +351,15 @@ func (s *Store) RevokeCard(ctx context.Context, who, reason, by string) (int64, 
 			return err
 		}
 		if n, _ = res.RowsAffected(); n > 0 {
-			p, err := queryStrings(ctx, tx, `SELECT person_id FROM cards WHERE serial = ?`, who)
-			if err != nil || len(p) == 0 {
+			var person string
+			d := eventData{Serial: who, Reason: reason}
+			if err := tx.QueryRowContext(ctx, `SELECT person_id, version FROM cards WHERE serial = ?`, who).Scan(&person, &d.Version); err != nil {
 				return err
 			}
-			return s.notifyPerson(ctx, tx, p[0], now)
+			if err := appendEvent(ctx, tx, EventCardRevoked, person, d, now); err != nil {
+				return err
+			}
+			return s.notifyPerson(ctx, tx, person, now)
 		}
 		if done, err := queryStrings(ctx, tx, `SELECT status FROM cards WHERE serial = ?`, who); err != nil {
 			return err
@@ -396,6 +404,9 @@ func (s *Store) DeliverCard(ctx context.Context, serial, by string) error {
 		}
 		p, err := queryStrings(ctx, tx, `SELECT person_id FROM cards WHERE serial = ?`, serial)
 		if err != nil || len(p) == 0 {
+			return err
+		}
+		if err := personUpdated(ctx, tx, p[0], now); err != nil {
 			return err
 		}
 		return s.notifyPerson(ctx, tx, p[0], now)

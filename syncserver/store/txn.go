@@ -135,6 +135,11 @@ func (t *txn) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 	if st, ok := t.local[query]; ok {
 		return st, nil
 	}
+	// The statement outlives this call: it is kept for the transaction's
+	// later statements, which may run for other requests (audited reads
+	// share a transaction). Binding it under a request's context that is
+	// already cancelled would keep that error for all of them.
+	ctx = context.WithoutCancel(ctx)
 	var st *sql.Stmt
 	if shared := t.cache.lookup(query); shared != nil {
 		st = t.Tx.StmtContext(ctx, shared)
