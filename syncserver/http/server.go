@@ -24,7 +24,7 @@ import (
 type Server struct {
 	// stopping is closed when Serve begins to shut down, so long polls
 	// answer at once instead of holding the shutdown up.
-	stopping chan struct{}
+	stopping        chan struct{}
 	store           *store.Store
 	logger          *slog.Logger
 	echo            *echo.Echo
