@@ -9,7 +9,6 @@
 package fhir
 
 import (
-	"slices"
 	"strings"
 	"time"
 
@@ -197,6 +196,10 @@ func Instant(t time.Time) string {
 	return t.UTC().Format("2006-01-02T15:04:05.000Z07:00")
 }
 
+// MaxSearchIdentifiers bounds the alternatives of one identifier search:
+// each is an audited read, and the rate limit counts the request once.
+const MaxSearchIdentifiers = 100
+
 // SearchHealthIDs reads the value of an identifier search parameter (FHIR's
 // token search: SYSTEM|VALUE, or VALUE for any system, alternatives
 // separated by commas) and returns the health IDs it can match, in order,
@@ -204,6 +207,7 @@ func Instant(t time.Time) string {
 // not a well-formed health ID matches nothing, so it is left out.
 func SearchHealthIDs(param string) []string {
 	var ids []string
+	seen := map[string]bool{}
 	for _, token := range strings.Split(param, ",") {
 		value := token
 		if system, v, ok := strings.Cut(token, "|"); ok {
@@ -213,9 +217,10 @@ func SearchHealthIDs(param string) []string {
 			value = v
 		}
 		id, err := cards.ParseHealthID(value)
-		if err != nil || slices.Contains(ids, id.Digits()) {
+		if err != nil || seen[id.Digits()] {
 			continue
 		}
+		seen[id.Digits()] = true
 		ids = append(ids, id.Digits())
 	}
 	return ids

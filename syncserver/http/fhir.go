@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -63,6 +64,10 @@ func (s *Server) handleFHIRSearch(c echo.Context) error {
 	if len(params) != 1 || params[0] == "" {
 		return &schema.Error{Code: schema.EINVALID, Field: "identifier", Rule: "required",
 			Message: "search Patients by identifier=" + fhir.HealthIDSystem + "|HEALTH-ID, given once (alternatives separated by commas)"}
+	}
+	if n := strings.Count(params[0], ",") + 1; n > fhir.MaxSearchIdentifiers {
+		return &schema.Error{Code: schema.EINVALID, Field: "identifier", Rule: "max",
+			Message: fmt.Sprintf("at most %d alternatives in one search, not %d", fhir.MaxSearchIdentifiers, n)}
 	}
 	var found []fhir.Patient
 	for _, id := range fhir.SearchHealthIDs(params[0]) {

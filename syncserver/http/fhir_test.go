@@ -191,6 +191,7 @@ func TestFHIRPatient(t *testing.T) {
 	f.outcome(t, "/fhir/Patient/"+fhirDigits(active), "", http.StatusUnauthorized, "login")
 	f.outcome(t, "/fhir/Patient/"+fhirDigits(active), "not-a-token", http.StatusUnauthorized, "login")
 	f.outcome(t, "/fhir/Patient", hospital, http.StatusUnprocessableEntity, "invalid")
+	f.outcome(t, searchPath(strings.Repeat(fhirDigits(active)+",", fhir.MaxSearchIdentifiers)+fhirDigits(active)), hospital, http.StatusUnprocessableEntity, "invalid")
 	f.outcome(t, "/fhir/Observation/1", hospital, http.StatusNotFound, "not-found")
 	if res := e.do(t, http.MethodPost, "/fhir/Patient", hospital, plain(map[string]string{"resourceType": "Patient"})); res.status != http.StatusMethodNotAllowed ||
 		res.header.Get("Content-Type") != fhir.ContentType || !strings.Contains(string(res.body), `"not-supported"`) {
