@@ -50,6 +50,21 @@ var figures = []figure{
 	{"BenchmarkPayloadSize", "payload-bytes", "issue 4: QR payload bytes, 40-character name", 0, false},
 	{"BenchmarkPayloadSize", "qr-version", "issue 4: QR version at level Q, 40-character name", 11, true},
 	{"BenchmarkVerify", "verifications/s", "issue 4: offline verifications, one core", 10000, false},
+
+	// Verification under load is measured twice (see BenchmarkVerifyCardLoad):
+	// at saturation for the rate, and at 5,000/s offered for the latency a
+	// hospital sees at that rate; at saturation 64 requests are always in
+	// flight, so latency there is 64 / rate on average, whatever the server.
+	{"BenchmarkVerifyCardLoad", "verifications/s", "issue 5: card verifications over HTTP, 64 connections, saturated", 5000, false},
+	{"BenchmarkVerifyCardLoad", "p50-ms", "issue 5: verify latency p50 at 5,000/s offered (64 connections)", 0, false},
+	{"BenchmarkVerifyCardLoad", "p99-ms", "issue 5: verify latency p99 at 5,000/s offered (64 connections)", 10, true},
+	{"BenchmarkVerifyCardLoad", "paced-verifications/s", "issue 5: verifications/s achieved with 5,000/s offered", 0, false},
+	{"BenchmarkVerifyCardLoad", "sat-p50-ms", "issue 5: verify latency p50 at saturation", 0, false},
+	{"BenchmarkVerifyCardLoad", "sat-p99-ms", "issue 5: verify latency p99 at saturation", 0, false},
+	{"BenchmarkVerifyCardLoad", "cpu-us/verification", "issue 5: CPU per verification, server and load generator together", 0, false},
+	{"BenchmarkVerifyCardLoad", "registry-persons", "issue 5: persons in the registry verified against", 1000000, false},
+	{"BenchmarkFeedCatchUp", "events/s", "issue 5: feed events/s to a consumer catching up from zero", 0, false},
+	{"BenchmarkFeedCatchUp", "feed-persons", "issue 5: persons in the feed's registry (two events each)", 0, false},
 }
 
 func main() {

@@ -92,7 +92,8 @@ func (s *Store) AuditLog(ctx context.Context, who string) ([]AuditRecord, error)
 
 // auditedRead is one read waiting for a shared transaction.
 type auditedRead struct {
-	fn   func(tx *txn, now string) error
+	ctx  context.Context
+	fn   func(ctx context.Context, tx *txn, now string) error
 	done chan error
 }
 
@@ -106,8 +107,8 @@ const maxAuditedBatch = 256
 // verifications at the disk's sync rate. Each read runs under its own
 // savepoint, so one that fails (a health ID not found) rolls back only
 // itself.
-func (s *Store) audited(ctx context.Context, fn func(tx *txn, now string) error) error {
-	req := auditedRead{fn: fn, done: make(chan error, 1)}
+func (s *Store) audited(ctx context.Context, fn func(ctx context.Context, tx *txn, now string) error) error {
+	req := auditedRead{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	s.auditOnce.Do(func() { go s.runAuditedReads() })
 	select {
 	case s.auditQueue <- req:
@@ -150,6 +151,22 @@ func (s *Store) runAuditedReads() {
 	}
 }
 
+// runAuditedRead runs one read of a shared transaction. A read whose
+// client has gone is skipped; one that is running is not interrupted
+// (SQLite would abandon the whole transaction), and a panic fails only
+// that read.
+func runAuditedRead(r auditedRead, tx *txn, now string) (err error) {
+	if err := r.ctx.Err(); err != nil {
+		return err
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("audited read panicked: %v", p)
+		}
+	}()
+	return r.fn(context.WithoutCancel(r.ctx), tx, now)
+}
+
 func (s *Store) runAuditedBatch(batch []auditedRead) {
 	ctx := context.Background()
 	errs := make([]error, len(batch))
@@ -165,18 +182,20 @@ func (s *Store) runAuditedBatch(batch []auditedRead) {
 	}
 	defer tx.Rollback()
 	now := formatTime(s.now())
+	// The savepoint statements go through tx's reused statements, so a
+	// batch of reads does not parse them again for each read.
 	for i, r := range batch {
-		if _, err := tx.Tx.ExecContext(ctx, `SAVEPOINT audited_read`); err != nil {
+		if _, err := tx.ExecContext(ctx, `SAVEPOINT audited_read`); err != nil {
 			fail(fmt.Errorf("audited read: %w", err))
 			return
 		}
-		if errs[i] = r.fn(tx, now); errs[i] != nil {
-			if _, err := tx.Tx.ExecContext(ctx, `ROLLBACK TO audited_read`); err != nil {
+		if errs[i] = runAuditedRead(r, tx, now); errs[i] != nil {
+			if _, err := tx.ExecContext(ctx, `ROLLBACK TO audited_read`); err != nil {
 				fail(fmt.Errorf("audited read: %w", err))
 				return
 			}
 		}
-		if _, err := tx.Tx.ExecContext(ctx, `RELEASE audited_read`); err != nil {
+		if _, err := tx.ExecContext(ctx, `RELEASE audited_read`); err != nil {
 			fail(fmt.Errorf("audited read: %w", err))
 			return
 		}
@@ -217,7 +236,7 @@ func (s *Store) readAs(ctx context.Context, fn func(q querier, audit auditFunc) 
 	if !ok {
 		return fn(s.rdb, func(string, string, string) error { return nil })
 	}
-	return s.audited(ctx, func(tx *txn, now string) error {
+	return s.audited(ctx, func(ctx context.Context, tx *txn, now string) error {
 		return fn(tx, func(action, person, detail string) error {
 			return appendAudit(ctx, tx, by, action, person, "", detail, now)
 		})

@@ -154,7 +154,7 @@ func (s *Store) Feed(ctx context.Context, by Reader, after int64, limit int, wai
 	}
 
 	page := FeedPage{Events: []Event{}, Next: after}
-	err := s.audited(ctx, func(tx *txn, now string) error {
+	err := s.audited(ctx, func(ctx context.Context, tx *txn, now string) error {
 		page = FeedPage{Events: []Event{}, Next: after}
 		rows, err := tx.QueryContext(ctx, `SELECT seq, kind, person_id, health_id, data, at FROM events WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
 		if err != nil {

@@ -22,7 +22,7 @@ func (s *Store) ReadPerson(ctx context.Context, by Reader, action, hid string, f
 			Message: fmt.Sprintf("%q is not a health ID: %v", hid, err)}
 	}
 	var p Person
-	err = s.audited(ctx, func(tx *txn, now string) error {
+	err = s.audited(ctx, func(ctx context.Context, tx *txn, now string) error {
 		var person string
 		var merged sql.NullString
 		err := tx.QueryRowContext(ctx, `SELECT p.id, p.merged_into FROM health_ids h JOIN persons p ON p.id = h.person_id WHERE h.health_id = ?`, id.Digits()).Scan(&person, &merged)
@@ -95,17 +95,21 @@ func (s *Store) VerifyCard(ctx context.Context, by Reader, qr string) (CardVerdi
 	if len(claims.DOB) >= 4 {
 		v.BirthYear = claims.DOB[:4]
 	}
-	err = s.audited(ctx, func(tx *txn, now string) error {
+	err = s.audited(ctx, func(ctx context.Context, tx *txn, now string) error {
 		var (
 			person, status    string
 			reason, survivor  sql.NullString
 			version, newest   int
 			personHID, merged sql.NullString
 		)
+		// c.health_id is the person's health ID: a card is issued with it
+		// and neither changes, so the lookup need not read health_ids
+		// (this runs inside the one write transaction every verification
+		// waits for).
 		err := tx.QueryRowContext(ctx, `SELECT c.person_id, c.status, c.revoked_reason, c.version,
 				(SELECT MAX(version) FROM cards n WHERE n.person_id = c.person_id),
-				p.merged_into, h.health_id, (SELECT health_id FROM health_ids m WHERE m.person_id = p.merged_into)
-			FROM cards c JOIN persons p ON p.id = c.person_id JOIN health_ids h ON h.person_id = p.id
+				p.merged_into, c.health_id, (SELECT health_id FROM health_ids m WHERE m.person_id = p.merged_into)
+			FROM cards c JOIN persons p ON p.id = c.person_id
 			WHERE c.serial = ?`, claims.Serial).Scan(&person, &status, &reason, &version, &newest, &survivor, &personHID, &merged)
 		if errors.Is(err, sql.ErrNoRows) {
 			v.Status, v.Reason = "invalid", ReasonUnknownCard

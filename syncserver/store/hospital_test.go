@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -354,5 +356,50 @@ func TestFeedHearsOfAHouseholdMove(t *testing.T) {
 	}
 	if updated == nil || updated.Address.Line1 != "Flat 7, Pocket B" {
 		t.Fatalf("after the household moved the feed said %+v", page.Events)
+	}
+}
+
+// A card signed with a key the operator has since retired no longer
+// verifies, even though its signature is genuine; cards signed after the
+// rotation do.
+func TestVerifyCardRetiredKey(t *testing.T) {
+	ctx := context.Background()
+	r, _ := reviewCase(t)
+	_, oldQR := r.validCard("lakshmi-1")
+	if v, err := r.s.VerifyCard(ctx, hospitalDesk, oldQR); err != nil || v.Status != "valid" {
+		t.Fatalf("before rotation: %+v %v", v, err)
+	}
+	// `syncserver keys rotate` and `keys retire` run in another process.
+	ring, err := cards.OpenKeyRing(r.s.CardKeys().Dir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := ring.Active()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ring.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ring.Retire(old.ID()); err != nil {
+		t.Fatal(err)
+	}
+	// keys.json's modification time is how the store notices; make sure
+	// it moves even on a coarse clock.
+	later := time.Now().Add(2 * time.Second)
+	if err := os.Chtimes(filepath.Join(r.s.CardKeys().Dir(), "keys.json"), later, later); err != nil {
+		t.Fatal(err)
+	}
+	v, err := r.s.VerifyCard(ctx, hospitalDesk, oldQR)
+	if err != nil || v.Status != "invalid" || v.Reason != cards.ReasonRetiredKey {
+		t.Errorf("card signed with a retired key: %+v %v", v, err)
+	}
+	hid, _ := r.validCard("lakshmi-1")
+	if _, err := r.s.Reprint(ctx, hid, store.ReasonCorrected, "desk"); err != nil {
+		t.Fatal(err)
+	}
+	_, newQR := r.validCard("lakshmi-1")
+	if v, err := r.s.VerifyCard(ctx, hospitalDesk, newQR); err != nil || v.Status != "valid" || v.Version != 2 {
+		t.Errorf("card signed after the rotation: %+v %v", v, err)
 	}
 }

@@ -1,0 +1,85 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+)
+
+// Reads sharing one audited transaction stand or fall alone: a read that
+// fails after appending its audit record leaves no record, a client that
+// hung up before its turn costs the others nothing, and every read that
+// succeeded has exactly its record.
+func TestAuditedReadsShareATransactionButFailAlone(t *testing.T) {
+	s := openTest(t)
+	by := Reader{Principal: Principal{TokenID: "t", Name: "desk", Role: "hospital"}, Client: "10.0.0.1"}
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	const n = 300
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx := context.Background()
+			if i%5 == 4 {
+				ctx = gone // the client hung up before the read ran
+			}
+			errs[i] = s.audited(ctx, func(ctx context.Context, tx *txn, now string) error {
+				if err := appendAudit(ctx, tx, by, "test.read", fmt.Sprintf("p%d", i), "00000000000000", "", now); err != nil {
+					return err
+				}
+				if i%5 == 1 {
+					return errors.New("fails after appending")
+				}
+				return nil
+			})
+		}()
+	}
+	wg.Wait()
+	want := map[string]bool{}
+	for i, err := range errs {
+		switch {
+		case i%5 == 1:
+			if err == nil {
+				t.Errorf("read %d: no error, want its own failure", i)
+			}
+		case i%5 == 4:
+			if err == nil {
+				want[fmt.Sprintf("p%d", i)] = true // it may have run before the hang-up was seen
+			}
+		default:
+			if err != nil {
+				t.Errorf("read %d failed with its neighbours: %v", i, err)
+			}
+			want[fmt.Sprintf("p%d", i)] = true
+		}
+	}
+	rows, err := s.rdb.Query(`SELECT person_id FROM audit_log`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	got := map[string]bool{}
+	for rows.Next() {
+		var p string
+		rows.Scan(&p)
+		if got[p] {
+			t.Errorf("two records for %s", p)
+		}
+		got[p] = true
+	}
+	for p := range got {
+		if !want[p] {
+			t.Errorf("record for %s, whose read failed", p)
+		}
+	}
+	for p := range want {
+		if !got[p] {
+			t.Errorf("no record for %s, whose read succeeded", p)
+		}
+	}
+}
