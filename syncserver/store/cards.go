@@ -110,6 +110,26 @@ func issueHealthID(ctx context.Context, tx *txn, person, now string) (cards.Heal
 	return cards.HealthID{}, errors.New("issue health ID: ten collisions in a row; is the random source broken?")
 }
 
+// freshSerial draws serials until one is unused: 40 random bits keep the
+// QR short, and at a city's millions of cards two draws meeting is
+// unlikely but not negligible.
+func freshSerial(ctx context.Context, tx *txn) (string, error) {
+	for range 10 {
+		serial, err := newSerial()
+		if err != nil {
+			return "", err
+		}
+		var used int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM cards WHERE serial = ?`, serial).Scan(&used); err != nil {
+			return "", err
+		}
+		if used == 0 {
+			return serial, nil
+		}
+	}
+	return "", errors.New("card serial: ten collisions in a row; is the random source broken?")
+}
+
 // newSerial is a card serial: short (it is printed and in the QR), random,
 // unambiguous in Crockford-like base32 without padding.
 func newSerial() (string, error) {
@@ -158,7 +178,7 @@ func (s *Store) queueCard(ctx context.Context, tx *txn, person, now string) (str
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) + 1 FROM cards WHERE person_id = ?`, person).Scan(&version); err != nil {
 		return "", err
 	}
-	serial, err := newSerial()
+	serial, err := freshSerial(ctx, tx)
 	if err != nil {
 		return "", err
 	}

@@ -26,6 +26,8 @@ type Store struct {
 	db  *sql.DB // the one writer connection
 	rdb *sql.DB // read-only pool
 
+	authenticate *sql.Stmt // authenticateQuery on rdb
+
 	keysDir    string
 	aadhaarKey []byte
 
@@ -123,6 +125,11 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		s.db.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
+	if s.authenticate, err = s.rdb.PrepareContext(ctx, authenticateQuery); err != nil {
+		s.rdb.Close()
+		s.db.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
 	if err := s.loadModel(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
@@ -134,6 +141,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() { close(s.closing) })
 	s.stmts.close()
+	if s.authenticate != nil {
+		s.authenticate.Close()
+	}
 	rerr := s.rdb.Close()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)

@@ -187,6 +187,13 @@ func (s *Store) ListTokens(ctx context.Context) ([]Token, error) {
 	return tokens, nil
 }
 
+// authenticateQuery runs on every API request, so it is prepared once on
+// the read pool (Open) rather than parsed each time.
+const authenticateQuery = `SELECT t.id, t.name, t.role, COALESCE(t.device_id, ''), t.centre,
+		t.revoked_at IS NOT NULL, COALESCE(d.revoked_at IS NOT NULL, 0)
+	FROM tokens t LEFT JOIN devices d ON d.id = t.device_id
+	WHERE t.hash = ?`
+
 // Authenticate returns who token speaks for. An unknown or revoked token,
 // or the token of a revoked device, is EUNAUTHORIZED.
 func (s *Store) Authenticate(ctx context.Context, token string) (Principal, error) {
@@ -197,10 +204,7 @@ func (s *Store) Authenticate(ctx context.Context, token string) (Principal, erro
 		p                           Principal
 		tokenRevoked, deviceRevoked bool
 	)
-	err := s.rdb.QueryRowContext(ctx, `SELECT t.id, t.name, t.role, COALESCE(t.device_id, ''), t.centre,
-			t.revoked_at IS NOT NULL, COALESCE(d.revoked_at IS NOT NULL, 0)
-		FROM tokens t LEFT JOIN devices d ON d.id = t.device_id
-		WHERE t.hash = ?`, hashSecret(token)).
+	err := s.authenticate.QueryRowContext(ctx, hashSecret(token)).
 		Scan(&p.TokenID, &p.Name, &p.Role, &p.DeviceID, &p.Centre, &tokenRevoked, &deviceRevoked)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
