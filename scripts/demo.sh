@@ -3,7 +3,9 @@
 # an embedded SQLite file, one registered laptop, generated households,
 # import, sync, matching, a print job for the busiest printing centre, the
 # laptop hearing its health IDs and card status, an offline QR check, a
-# hospital verifying a card online and following the feed, and a summary.
+# hospital verifying a card online and following the feed, a summary, and
+# the supervisor console's address with a token to sign in (DEMO_KEEP=1 keeps
+# the server up for it until Ctrl-C).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -160,3 +162,17 @@ printf '%-28s %s\n' \
 	"hospital copy (feed)" "$(echo "$follow_json" | json_field received) events, $(echo "$follow_json" | json_field active) active persons" \
 	"demo seconds" "$(awk "BEGIN{printf \"%.1f\", $end - $start}")"
 echo "work folder: $work"
+
+step "Supervisor console"
+# A supervisor token to sign in with; printing centres sign in with a
+# printer token the same way (token create --role printer).
+supervisor_token=$(bin/syncserver token create --role supervisor --name demo-supervisor --json | json_field token)
+printf '%-28s %s\n' \
+	"console" "http://$addr/console/" \
+	"supervisor token" "$supervisor_token"
+if [ "${DEMO_KEEP:-0}" = 1 ]; then
+	echo "The server keeps running for the console (DEMO_KEEP=1); Ctrl-C stops it."
+	wait "$server_pid" || true
+else
+	echo "The server stops now that the demo ends: run 'DEMO_KEEP=1 make demo' to keep it up for the console until Ctrl-C."
+fi

@@ -5,8 +5,10 @@ set -euo pipefail
 
 need=()
 # Debian packages the tests use, as "command:package": poppler's pdftoppm
-# and zbar's zbarimg read the QR back from rendered card PDFs.
-DEBS=${DOORSTEP_DEBS:-"pdftoppm:poppler-utils pdftotext:poppler-utils zbarimg:zbar-tools"}
+# and zbar's zbarimg read the QR back from rendered card PDFs; chromium
+# runs the supervisor console's end-to-end test headless (e2e/console_test.go
+# drives it over the DevTools protocol, so no chromedriver is needed).
+DEBS=${DOORSTEP_DEBS:-"pdftoppm:poppler-utils pdftotext:poppler-utils zbarimg:zbar-tools chromium:chromium"}
 for pair in $DEBS; do
 	cmd=${pair%%:*}
 	pkg=${pair#*:}
@@ -16,7 +18,7 @@ done
 if [ ${#need[@]} -gt 0 ]; then
 	need=($(printf '%s\n' "${need[@]}" | sort -u))
 	if ! command -v apt-get >/dev/null 2>&1; then
-		echo "install-deps: missing ${need[*]} and no apt-get; the tests that need them will skip" >&2
+		echo "install-deps: missing ${need[*]} and no apt-get; the tests that need them will skip (the console's browser test fails: it needs chromium)" >&2
 		exit 0
 	fi
 	sudo=""
@@ -24,5 +26,5 @@ if [ ${#need[@]} -gt 0 ]; then
 	echo "install-deps: installing ${need[*]}" >&2
 	$sudo apt-get update -qq >/dev/null || true
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null ||
-		echo "install-deps: could not install ${need[*]}; the tests that need them will skip" >&2
+		echo "install-deps: could not install ${need[*]}; the tests that need them will skip (the console's browser test fails: it needs chromium)" >&2
 fi

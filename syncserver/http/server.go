@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/doorstep-health/doorstep/schema"
+	"github.com/doorstep-health/doorstep/syncserver/console"
 	"github.com/doorstep-health/doorstep/syncserver/store"
 )
 
@@ -79,6 +80,12 @@ func New(st *store.Store, logger *slog.Logger, opts ...Option) *Server {
 	s.routeCards(e, api)
 	s.routeHospital(api)
 	s.routeFHIR(e)
+	// The supervisor console (syncserver/console) takes no bearer token:
+	// it checks its own session cookie, CSRF token and role on every page
+	// and form, outside /api.
+	consoleHandler := echo.WrapHandler(console.Handler(st, logger, console.Options{}))
+	e.GET(console.Prefix+"*", consoleHandler)
+	e.POST(console.Prefix+"*", consoleHandler)
 	return s
 }
 

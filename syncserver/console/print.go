@@ -1,0 +1,205 @@
+package console
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/doorstep-health/doorstep/cards"
+	"github.com/doorstep-health/doorstep/schema"
+	"github.com/doorstep-health/doorstep/syncserver/store"
+)
+
+// recentJobs remembers the print jobs made through the console since the
+// server started, newest first, for the print queue page: the registry
+// has no listing of jobs. Older jobs open by number.
+type recentJobs struct {
+	mu  sync.Mutex
+	ids []int64
+}
+
+const maxRecentJobs = 30
+
+func (j *recentJobs) add(id int64) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.ids = slices.Insert(slices.DeleteFunc(j.ids, func(x int64) bool { return x == id }), 0, id)
+	if len(j.ids) > maxRecentJobs {
+		j.ids = j.ids[:maxRecentJobs]
+	}
+}
+
+func (j *recentJobs) list() []int64 {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return slices.Clone(j.ids)
+}
+
+type queueCentres struct {
+	Centre  string // the token's own centre, "" for all
+	Centres []store.CentreCards
+	Jobs    []store.PrintJob
+}
+
+func (c *console) handlePrintQueue(w http.ResponseWriter, r *http.Request, s *session) error {
+	ctx := r.Context()
+	all, err := c.reg.CardCentres(ctx)
+	if err != nil {
+		return err
+	}
+	d := queueCentres{Centre: s.principal.Centre}
+	for _, cc := range all {
+		if mayPrint(s, cc.Centre) {
+			d.Centres = append(d.Centres, cc)
+		}
+	}
+	for _, id := range c.jobs.list() {
+		job, err := c.reg.PrintJob(ctx, id)
+		if err != nil {
+			continue // gone from the registry (a restore): not worth a failed page
+		}
+		if mayPrint(s, job.Centre) {
+			d.Jobs = append(d.Jobs, job)
+		}
+	}
+	c.render(w, r, http.StatusOK, "print", &page{Title: "Print queue", Nav: "print", Session: s, Data: d})
+	return nil
+}
+
+// mayPrint says whether the session's token may see and act on centre's
+// cards: a printer token limited to one centre (token create --centre)
+// only that one.
+func mayPrint(s *session, centre string) bool {
+	return s.principal.Centre == "" || strings.EqualFold(s.principal.Centre, centre)
+}
+
+func checkCentre(s *session, centre string) error {
+	if !mayPrint(s, centre) {
+		return &schema.Error{Code: schema.EFORBIDDEN, Field: "centre",
+			Message: fmt.Sprintf("This token prints for centre %s only.", s.principal.Centre)}
+	}
+	return nil
+}
+
+// handleCreateJob takes the queued cards of a centre into a new job.
+func (c *console) handleCreateJob(w http.ResponseWriter, r *http.Request, s *session) error {
+	centre := strings.TrimSpace(r.PostFormValue("centre"))
+	if centre == "" {
+		centre = s.principal.Centre
+	}
+	if err := checkCentre(s, centre); err != nil {
+		return err
+	}
+	limit := 0
+	if v := strings.TrimSpace(r.PostFormValue("limit")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 10000 {
+			return &schema.Error{Code: schema.EINVALID, Field: "limit", Message: "The number of cards must be a whole number from 1 to 10000, or empty for all."}
+		}
+		limit = n
+	}
+	job, err := c.reg.CreatePrintJob(r.Context(), centre, limit, s.principal.Name)
+	if err != nil {
+		return err
+	}
+	c.jobs.add(job.ID)
+	s.setFlash(fmt.Sprintf("Print job %d made: %d cards of %s. Download its sheets, print them, then confirm.", job.ID, len(job.Serials), job.Centre))
+	http.Redirect(w, r, fmt.Sprintf("%s/print/jobs/%d", Prefix, job.ID), http.StatusSeeOther)
+	return nil
+}
+
+// handleOpenJob answers the "open job number" form.
+func (c *console) handleOpenJob(w http.ResponseWriter, r *http.Request, s *session) error {
+	id, err := strconv.ParseInt(strings.TrimSpace(r.URL.Query().Get("id")), 10, 64)
+	if err != nil || id <= 0 {
+		return &schema.Error{Code: schema.EINVALID, Field: "id", Message: "A print job number is a positive whole number."}
+	}
+	http.Redirect(w, r, fmt.Sprintf("%s/print/jobs/%d", Prefix, id), http.StatusSeeOther)
+	return nil
+}
+
+// jobOf returns job id if the session may act on it.
+func (c *console) jobOf(r *http.Request, s *session) (store.PrintJob, error) {
+	id, err := pathID(r, "id", "print job")
+	if err != nil {
+		return store.PrintJob{}, err
+	}
+	job, err := c.reg.PrintJob(r.Context(), id)
+	if err != nil {
+		return job, err
+	}
+	return job, checkCentre(s, job.Centre)
+}
+
+type jobData struct {
+	Job    store.PrintJob
+	Sheets int
+}
+
+func (c *console) handleJob(w http.ResponseWriter, r *http.Request, s *session) error {
+	job, err := c.jobOf(r, s)
+	if err != nil {
+		return err
+	}
+	d := jobData{Job: job, Sheets: (len(job.Serials) + cards.CardsPerSheet - 1) / cards.CardsPerSheet}
+	c.render(w, r, http.StatusOK, "job", &page{Title: fmt.Sprintf("Print job %d", job.ID), Nav: "print", Session: s, Data: d})
+	return nil
+}
+
+// handleJobSheet renders an open job's A4 duplex sheets, as the API's
+// sheet.pdf does: whole before the first byte, and an audited read of
+// every person on it.
+func (c *console) handleJobSheet(w http.ResponseWriter, r *http.Request, s *session) error {
+	job, err := c.jobOf(r, s)
+	if err != nil {
+		return err
+	}
+	job, err = c.reg.PrintJobToRender(auditedCtx(r, s), job.ID)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := cards.RenderSheet(&buf, job.Cards); err != nil {
+		return fmt.Errorf("print job %d: %w", job.ID, err)
+	}
+	w.Header().Set("Content-Type", "application/pdf")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="print-job-%d.pdf"`, job.ID))
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.Write(buf.Bytes())
+	return nil
+}
+
+// handleChangeJob confirms a job printed, cancels it, or marks its
+// printed cards dispatched.
+func (c *console) handleChangeJob(w http.ResponseWriter, r *http.Request, s *session) error {
+	job, err := c.jobOf(r, s)
+	if err != nil {
+		return err
+	}
+	ctx, by := r.Context(), s.principal.Name
+	var msg string
+	switch r.PathValue("action") {
+	case "confirm":
+		_, err = c.reg.ConfirmPrintJob(ctx, job.ID, by)
+		msg = "Print job %d confirmed printed."
+	case "dispatch":
+		err = c.reg.DispatchPrintJob(ctx, job.ID, by)
+		msg = "The printed cards of job %d are marked dispatched."
+	case "cancel":
+		err = c.reg.CancelPrintJob(ctx, job.ID, by)
+		msg = "Print job %d cancelled; its cards are back in the queue."
+	default:
+		return schema.Errorf(schema.ENOTFOUND, "There is no such action on a print job.")
+	}
+	if err != nil {
+		return err
+	}
+	c.jobs.add(job.ID)
+	s.setFlash(fmt.Sprintf(msg, job.ID))
+	http.Redirect(w, r, fmt.Sprintf("%s/print/jobs/%d", Prefix, job.ID), http.StatusSeeOther)
+	return nil
+}
