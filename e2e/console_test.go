@@ -475,6 +475,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	if got := dump(t, srv.db, `SELECT DISTINCT status FROM cards WHERE print_job = ?`, jobID); !slices.Equal(got, []string{"dispatched"}) {
 		t.Errorf("cards of job %s after dispatch: %v", jobID, got)
 	}
+	if s := text(t, ctx, "#job-status"); s != "dispatched" {
+		t.Errorf("job status after dispatch: %q", s)
+	}
 	shots.take(t, ctx, "print-job-dispatched")
 
 	// A printer cannot open review tasks, and is not offered them.

@@ -80,7 +80,6 @@ type console struct {
 	pages    map[string]*template.Template
 	static   http.Handler
 	version  string // of the static files, for cache busting
-	jobs     recentJobs
 	mux      *http.ServeMux
 }
 

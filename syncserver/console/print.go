@@ -4,40 +4,13 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/doorstep-health/doorstep/cards"
 	"github.com/doorstep-health/doorstep/schema"
 	"github.com/doorstep-health/doorstep/syncserver/store"
 )
-
-// recentJobs remembers the print jobs made through the console since the
-// server started, newest first, for the print queue page: the registry
-// has no listing of jobs. Older jobs open by number.
-type recentJobs struct {
-	mu  sync.Mutex
-	ids []int64
-}
-
-const maxRecentJobs = 30
-
-func (j *recentJobs) add(id int64) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	j.ids = slices.Insert(slices.DeleteFunc(j.ids, func(x int64) bool { return x == id }), 0, id)
-	if len(j.ids) > maxRecentJobs {
-		j.ids = j.ids[:maxRecentJobs]
-	}
-}
-
-func (j *recentJobs) list() []int64 {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return slices.Clone(j.ids)
-}
 
 type queueCentres struct {
 	Centre  string // the token's own centre, "" for all
@@ -57,14 +30,8 @@ func (c *console) handlePrintQueue(w http.ResponseWriter, r *http.Request, s *se
 			d.Centres = append(d.Centres, cc)
 		}
 	}
-	for _, id := range c.jobs.list() {
-		job, err := c.reg.PrintJob(ctx, id)
-		if err != nil {
-			continue // gone from the registry (a restore): not worth a failed page
-		}
-		if mayPrint(s, job.Centre) {
-			d.Jobs = append(d.Jobs, job)
-		}
+	if d.Jobs, err = c.reg.PrintJobs(ctx, s.principal.Centre, 30); err != nil {
+		return err
 	}
 	c.render(w, r, http.StatusOK, "print", &page{Title: "Print queue", Nav: "print", Session: s, Data: d})
 	return nil
@@ -106,7 +73,6 @@ func (c *console) handleCreateJob(w http.ResponseWriter, r *http.Request, s *ses
 	if err != nil {
 		return err
 	}
-	c.jobs.add(job.ID)
 	s.setFlash(fmt.Sprintf("Print job %d made: %d cards of %s. Download its sheets, print them, then confirm.", job.ID, len(job.Serials), job.Centre))
 	http.Redirect(w, r, fmt.Sprintf("%s/print/jobs/%d", Prefix, job.ID), http.StatusSeeOther)
 	return nil
@@ -198,7 +164,6 @@ func (c *console) handleChangeJob(w http.ResponseWriter, r *http.Request, s *ses
 	if err != nil {
 		return err
 	}
-	c.jobs.add(job.ID)
 	s.setFlash(fmt.Sprintf(msg, job.ID))
 	http.Redirect(w, r, fmt.Sprintf("%s/print/jobs/%d", Prefix, job.ID), http.StatusSeeOther)
 	return nil

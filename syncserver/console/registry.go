@@ -26,6 +26,7 @@ type Registry interface {
 	CardCentres(ctx context.Context) ([]store.CentreCards, error)
 	CreatePrintJob(ctx context.Context, centre string, limit int, by string) (store.PrintJob, error)
 	PrintJob(ctx context.Context, id int64) (store.PrintJob, error)
+	PrintJobs(ctx context.Context, centre string, limit int) ([]store.PrintJob, error)
 	PrintJobToRender(ctx context.Context, id int64) (store.PrintJob, error)
 	ConfirmPrintJob(ctx context.Context, id int64, by string) (store.PrintJob, error)
 	CancelPrintJob(ctx context.Context, id int64, by string) error

@@ -70,3 +70,38 @@ func TestMergeKeepsHealthIDAsAliasAndRevokesCard(t *testing.T) {
 		t.Errorf("merged person's card is %s (%s), want revoked (merged)", status, reason)
 	}
 }
+
+// The print queue lists the newest jobs of a centre, and a confirmed job
+// shows as dispatched once its printed cards have left.
+func TestPrintJobsListing(t *testing.T) {
+	ctx := context.Background()
+	r, _ := reviewCase(t)
+	centres, err := r.s.CardCentres(ctx)
+	if err != nil || len(centres) == 0 {
+		t.Fatalf("centres: %v %v", centres, err)
+	}
+	centre := centres[0].Centre
+	job, err := r.s.CreatePrintJob(ctx, centre, 2, "press")
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := r.s.PrintJobs(ctx, centre, 10)
+	if err != nil || len(list) != 1 || list[0].ID != job.ID || list[0].Count != 2 || list[0].Status != "open" || list[0].Dispatched {
+		t.Fatalf("jobs of %s: %+v %v", centre, list, err)
+	}
+	if other, err := r.s.PrintJobs(ctx, "NO-SUCH", 10); err != nil || len(other) != 0 {
+		t.Errorf("jobs of another centre: %+v %v", other, err)
+	}
+	if _, err := r.s.ConfirmPrintJob(ctx, job.ID, "press"); err != nil {
+		t.Fatal(err)
+	}
+	if j, _ := r.s.PrintJob(ctx, job.ID); j.Status != "confirmed" || j.Dispatched {
+		t.Errorf("confirmed job: %s dispatched %v", j.Status, j.Dispatched)
+	}
+	if err := r.s.DispatchPrintJob(ctx, job.ID, "press"); err != nil {
+		t.Fatal(err)
+	}
+	if j, _ := r.s.PrintJob(ctx, job.ID); j.Status != "confirmed" || !j.Dispatched {
+		t.Errorf("dispatched job: %s dispatched %v", j.Status, j.Dispatched)
+	}
+}

@@ -27,8 +27,51 @@ type PrintJob struct {
 	// Held lists queued cards of the centre that cannot be printed, with
 	// the reason, so the operator sees them at every print run.
 	Held []HeldCard `json:"held,omitempty"`
+	// Count is how many cards the job took when it was made.
+	Count int `json:"count"`
+	// Dispatched: a confirmed job whose printed cards have all left for
+	// delivery.
+	Dispatched bool `json:"dispatched,omitempty"`
 
 	persons []string // the person of each card, for the audit log
+}
+
+// jobColumns reads a print job row; the last column works out whether a
+// confirmed job has been dispatched (the job's status stays confirmed).
+const jobColumns = `j.id, j.centre, j.status, j.created_at, j.created_by, j.confirmed_at, j.cards,
+	j.status = 'confirmed'
+		AND EXISTS (SELECT 1 FROM cards c WHERE c.print_job = j.id AND c.status IN ('dispatched', 'delivered'))
+		AND NOT EXISTS (SELECT 1 FROM cards c WHERE c.print_job = j.id AND c.status = 'printed')`
+
+func scanJob(row interface{ Scan(...any) error }) (PrintJob, error) {
+	var j PrintJob
+	var confirmed sql.NullString
+	err := row.Scan(&j.ID, &j.Centre, &j.Status, &j.CreatedAt, &j.CreatedBy, &confirmed, &j.Count, &j.Dispatched)
+	j.ConfirmedAt = confirmed.String
+	return j, err
+}
+
+// PrintJobs lists the newest print jobs, of one centre or (centre "") of
+// all, without their cards.
+func (s *Store) PrintJobs(ctx context.Context, centre string, limit int) ([]PrintJob, error) {
+	if limit <= 0 || limit > 500 {
+		limit = 50
+	}
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+jobColumns+` FROM print_jobs j
+		WHERE ? = '' OR j.centre = ? COLLATE NOCASE ORDER BY j.id DESC LIMIT ?`, centre, centre, limit)
+	if err != nil {
+		return nil, fmt.Errorf("print jobs: %w", err)
+	}
+	defer rows.Close()
+	out := []PrintJob{}
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, fmt.Errorf("print jobs: %w", err)
+		}
+		out = append(out, j)
+	}
+	return out, rows.Err()
 }
 
 // HeldCard is a queued card that cannot be printed until its enrolment is
@@ -86,17 +129,13 @@ func (s *Store) PrintJob(ctx context.Context, id int64) (PrintJob, error) {
 }
 
 func (s *Store) printJob(ctx context.Context, rq querier, id int64) (PrintJob, error) {
-	var j PrintJob
-	var confirmed sql.NullString
-	err := rq.QueryRowContext(ctx, `SELECT id, centre, status, created_at, created_by, confirmed_at FROM print_jobs WHERE id = ?`, id).
-		Scan(&j.ID, &j.Centre, &j.Status, &j.CreatedAt, &j.CreatedBy, &confirmed)
+	j, err := scanJob(rq.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM print_jobs j WHERE j.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return j, schema.Errorf(schema.ENOTFOUND, "no print job %d", id)
 	}
 	if err != nil {
 		return j, fmt.Errorf("print job %d: %w", id, err)
 	}
-	j.ConfirmedAt = confirmed.String
 	// An open job prints only its cards still queued: one revoked since
 	// the job was made (reprinted, merged) must not reach the printer.
 	q := `SELECT serial, card, person_id FROM cards WHERE print_job = ? ORDER BY issued_at, serial`
