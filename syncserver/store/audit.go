@@ -43,9 +43,19 @@ func appendAudit(ctx context.Context, tx *txn, by Reader, action, person, health
 			return fmt.Errorf("audit %s: %w", action, err)
 		}
 	}
+	row := []any{now, by.TokenID, by.Name, by.Role, action, person, digitsOf(healthID), by.Client, detail}
+	if tx.audit != nil {
+		// Inside an audited read: kept until the read has succeeded.
+		tx.audit.rows = append(tx.audit.rows, row)
+		return nil
+	}
+	return insertAudit(ctx, tx, row)
+}
+
+func insertAudit(ctx context.Context, tx *txn, row []any) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (at, token_id, token_name, role, action, person_id, health_id, client, detail)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, now, by.TokenID, by.Name, by.Role, action, person, digitsOf(healthID), by.Client, detail); err != nil {
-		return fmt.Errorf("audit %s: %w", action, err)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, row...); err != nil {
+		return fmt.Errorf("audit %s: %w", row[4], err)
 	}
 	return nil
 }
@@ -104,9 +114,9 @@ const maxAuditedBatch = 256
 // records, in a write transaction, so the response and its audit record
 // commit together or not at all. Concurrent reads share one transaction
 // (group commit): a commit waits for the disk, and one per read would cap
-// verifications at the disk's sync rate. Each read runs under its own
-// savepoint, so one that fails (a health ID not found) rolls back only
-// itself.
+// verifications at the disk's sync rate. A read writes nothing itself; its
+// audit records are written once it has succeeded, so one that fails (a
+// health ID not found) leaves nothing behind.
 func (s *Store) audited(ctx context.Context, fn func(ctx context.Context, tx *txn, now string) error) error {
 	req := auditedRead{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	s.auditOnce.Do(func() { go s.runAuditedReads() })
@@ -155,16 +165,27 @@ func (s *Store) runAuditedReads() {
 // client has gone is skipped; one that is running is not interrupted
 // (SQLite would abandon the whole transaction), and a panic fails only
 // that read.
-func runAuditedRead(r auditedRead, tx *txn, now string) (err error) {
+func runAuditedRead(r auditedRead, tx *txn, now string) (rows [][]any, err error) {
 	if err := r.ctx.Err(); err != nil {
-		return err
+		return nil, err
 	}
+	tx.audit = &pendingAudit{}
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("audited read panicked: %v", p)
 		}
+		rows = tx.audit.rows
+		tx.audit = nil
 	}()
-	return r.fn(context.WithoutCancel(r.ctx), tx, now)
+	return nil, r.fn(context.WithoutCancel(r.ctx), tx, now)
+}
+
+// pendingAudit holds the audit records of the read running in a shared
+// transaction. While it is set the read may not write (txn.ExecContext
+// refuses), so a read that fails has written nothing, and its records
+// are simply dropped: no savepoint needed.
+type pendingAudit struct {
+	rows [][]any
 }
 
 func (s *Store) runAuditedBatch(batch []auditedRead) {
@@ -182,22 +203,16 @@ func (s *Store) runAuditedBatch(batch []auditedRead) {
 	}
 	defer tx.Rollback()
 	now := formatTime(s.now())
-	// The savepoint statements go through tx's reused statements, so a
-	// batch of reads does not parse them again for each read.
 	for i, r := range batch {
-		if _, err := tx.ExecContext(ctx, `SAVEPOINT audited_read`); err != nil {
-			fail(fmt.Errorf("audited read: %w", err))
-			return
+		var rows [][]any
+		if rows, errs[i] = runAuditedRead(r, tx, now); errs[i] != nil {
+			continue
 		}
-		if errs[i] = runAuditedRead(r, tx, now); errs[i] != nil {
-			if _, err := tx.ExecContext(ctx, `ROLLBACK TO audited_read`); err != nil {
+		for _, row := range rows {
+			if err := insertAudit(ctx, tx, row); err != nil {
 				fail(fmt.Errorf("audited read: %w", err))
 				return
 			}
-		}
-		if _, err := tx.ExecContext(ctx, `RELEASE audited_read`); err != nil {
-			fail(fmt.Errorf("audited read: %w", err))
-			return
 		}
 	}
 	if err := tx.Commit(); err != nil {

@@ -83,3 +83,17 @@ func TestAuditedReadsShareATransactionButFailAlone(t *testing.T) {
 		}
 	}
 }
+
+// An audited read may only read: a write inside one is refused, so a read
+// that fails can never leave half its work behind in the shared
+// transaction.
+func TestAuditedReadMayNotWrite(t *testing.T) {
+	s := openTest(t)
+	err := s.audited(context.Background(), func(ctx context.Context, tx *txn, now string) error {
+		_, err := tx.ExecContext(ctx, `UPDATE persons SET status = 'deceased'`)
+		return err
+	})
+	if !errors.Is(err, errReadOnly) {
+		t.Fatalf("write inside an audited read: %v, want refused", err)
+	}
+}

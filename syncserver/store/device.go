@@ -168,6 +168,7 @@ func (s *Store) RegisterDevice(ctx context.Context, code, hostname string) (sche
 // RevokeDevice stops a laptop from syncing: its tokens stop working and an
 // import of its batches is refused. Revoking twice is not an error.
 func (s *Store) RevokeDevice(ctx context.Context, id string) error {
+	defer s.auth.forget()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("revoke device %s: %w", id, err)

@@ -27,6 +27,7 @@ type Store struct {
 	rdb *sql.DB // read-only pool
 
 	authenticate *sql.Stmt // authenticateQuery on rdb
+	auth         authCache
 
 	keysDir    string
 	aadhaarKey []byte

@@ -555,3 +555,35 @@ func ExampleStore_ApplyBatch() {
 	// resident R1 accepted
 	// resident R2 rejected not_found household_id
 }
+
+// A token revoked from another process (the command line, run while the
+// server serves) stops working within a second, although this process
+// remembers live tokens for that long.
+func TestTokenRevokedElsewhereStopsWithinASecond(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "server.db")
+	server, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	tok, err := server.CreateToken(ctx, schema.RoleHospital, "desk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := server.Authenticate(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	cli, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cli.RevokeToken(ctx, "desk"); err != nil {
+		t.Fatal(err)
+	}
+	cli.Close()
+	time.Sleep(1100 * time.Millisecond)
+	if _, err := server.Authenticate(ctx, tok); schema.ErrorCode(err) != schema.EUNAUTHORIZED {
+		t.Errorf("a second after revocation elsewhere: %v, want unauthorized", err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -122,6 +123,7 @@ func insertToken(ctx context.Context, tx *sql.Tx, role, name, deviceID string, n
 // RevokeToken revokes the token with id idOrName, or else the live token
 // named idOrName. Revoking a revoked token by id is not an error.
 func (s *Store) RevokeToken(ctx context.Context, idOrName string) error {
+	defer s.auth.forget()
 	now := formatTime(s.now())
 	res, err := s.db.ExecContext(ctx, `UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`, now, idOrName)
 	if err != nil {
@@ -200,11 +202,16 @@ func (s *Store) Authenticate(ctx context.Context, token string) (Principal, erro
 	if !strings.HasPrefix(token, tokenPrefix) {
 		return Principal{}, schema.Errorf(schema.EUNAUTHORIZED, "unknown token")
 	}
+	hash := hashSecret(token)
+	// The cache runs on the wall clock, not the store's (tests move that).
+	if p, ok := s.auth.get(hash, time.Now()); ok {
+		return p, nil
+	}
 	var (
 		p                           Principal
 		tokenRevoked, deviceRevoked bool
 	)
-	err := s.authenticate.QueryRowContext(ctx, hashSecret(token)).
+	err := s.authenticate.QueryRowContext(ctx, hash).
 		Scan(&p.TokenID, &p.Name, &p.Role, &p.DeviceID, &p.Centre, &tokenRevoked, &deviceRevoked)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -216,5 +223,51 @@ func (s *Store) Authenticate(ctx context.Context, token string) (Principal, erro
 	case deviceRevoked:
 		return Principal{}, schema.Errorf(schema.EUNAUTHORIZED, "device %s is revoked", p.DeviceID)
 	}
+	s.auth.put(hash, p, time.Now())
 	return p, nil
+}
+
+// authCacheTTL is how long a token found live is believed live without
+// asking the database again. Every API request authenticates, and a
+// hospital desk scans in bursts; revoking in this process forgets the
+// cache at once, revoking from another (the command line) takes effect
+// within this time.
+const authCacheTTL = time.Second
+
+// authCache remembers live tokens, by hash, for authCacheTTL. Unknown and
+// revoked tokens are never cached: a new token works at once.
+type authCache struct {
+	mu sync.Mutex
+	m  map[string]authEntry
+}
+
+type authEntry struct {
+	p  Principal
+	at time.Time
+}
+
+func (c *authCache) get(hash string, now time.Time) (Principal, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[hash]
+	if !ok || now.Sub(e.at) >= authCacheTTL || now.Before(e.at) {
+		return Principal{}, false
+	}
+	return e.p, true
+}
+
+func (c *authCache) put(hash string, p Principal, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= 10_000 {
+		c.m = make(map[string]authEntry)
+	}
+	c.m[hash] = authEntry{p: p, at: now}
+}
+
+// forget drops every cached token, after a revocation.
+func (c *authCache) forget() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m = nil
 }

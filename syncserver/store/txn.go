@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"sync"
 	"time"
 )
@@ -29,6 +30,8 @@ type txn struct {
 	// wroteEvents is set by appendEvent; the commit then wakes feed readers.
 	wroteEvents bool
 	feed        *feedSignal
+	// audit is set while an audited read runs: see pendingAudit.
+	audit *pendingAudit
 }
 
 // stmtCache holds statements prepared on the writer pool.
@@ -103,8 +106,14 @@ func (t *txn) Commit() error {
 	return nil
 }
 
+// errReadOnly refuses a write inside an audited read.
+var errReadOnly = errors.New("an audited read may not write")
+
 // ExecContext runs query through a reused statement.
 func (t *txn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if t.audit != nil {
+		return nil, errReadOnly
+	}
 	st, err := t.prepared(ctx, query)
 	if err != nil {
 		return nil, err
