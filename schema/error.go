@@ -129,3 +129,30 @@ func CodeForStatus(status int) string {
 	}
 	return EINVALID
 }
+
+// StatusForCode is the HTTP status an error code answers with: the one
+// place the API, the console and the laptop's form map codes to statuses
+// (CodeForStatus is the way back).
+func StatusForCode(code string) int {
+	switch code {
+	case EINVALID:
+		return 422
+	case ENOTFOUND:
+		return 404
+	case ECONFLICT, ESTALE:
+		return 409
+	case EUNAUTHORIZED, ENOTREGISTERD:
+		return 401
+	case EFORBIDDEN:
+		return 403
+	case ETOOLARGE:
+		return 413
+	case EMALFORMED:
+		return 400
+	case ERATELIMITED:
+		return 429
+	case EUNAVAILABLE:
+		return 503
+	}
+	return 500
+}

@@ -194,3 +194,32 @@ func TestVerhoeffCatchesSingleErrorsAndTranspositions(t *testing.T) {
 		t.Error("AadhaarValid disagrees with UIDAI rules")
 	}
 }
+
+// Every error code answers with its status, and the status reads back as
+// the code (or, for codes that share a status, as the general one).
+func TestStatusForCode(t *testing.T) {
+	for code, want := range map[string]struct {
+		status int
+		back   string
+	}{
+		schema.EINVALID:      {422, schema.EINVALID},
+		schema.ENOTFOUND:     {404, schema.ENOTFOUND},
+		schema.ECONFLICT:     {409, schema.ECONFLICT},
+		schema.ESTALE:        {409, schema.ECONFLICT},
+		schema.EUNAUTHORIZED: {401, schema.EUNAUTHORIZED},
+		schema.ENOTREGISTERD: {401, schema.EUNAUTHORIZED},
+		schema.EFORBIDDEN:    {403, schema.EFORBIDDEN},
+		schema.ETOOLARGE:     {413, schema.ETOOLARGE},
+		schema.EMALFORMED:    {400, schema.EMALFORMED},
+		schema.ERATELIMITED:  {429, schema.ERATELIMITED},
+		schema.EUNAVAILABLE:  {503, schema.EUNAVAILABLE},
+		schema.EINTERNAL:     {500, schema.EINTERNAL},
+	} {
+		if got := schema.StatusForCode(code); got != want.status {
+			t.Errorf("StatusForCode(%s) = %d, want %d", code, got, want.status)
+		}
+		if got := schema.CodeForStatus(want.status); got != want.back {
+			t.Errorf("CodeForStatus(%d) = %s, want %s", want.status, got, want.back)
+		}
+	}
+}

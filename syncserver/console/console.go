@@ -339,27 +339,7 @@ func (c *console) fail(w http.ResponseWriter, r *http.Request, s *session, err e
 }
 
 // statusOf turns an error code into the page's status, as the API does.
-func statusOf(code string) int {
-	switch code {
-	case schema.EINVALID:
-		return http.StatusUnprocessableEntity
-	case schema.ENOTFOUND:
-		return http.StatusNotFound
-	case schema.ECONFLICT, schema.ESTALE:
-		return http.StatusConflict
-	case schema.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case schema.EFORBIDDEN:
-		return http.StatusForbidden
-	case schema.EMALFORMED:
-		return http.StatusBadRequest
-	case schema.ERATELIMITED:
-		return http.StatusTooManyRequests
-	case schema.EUNAVAILABLE:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
+func statusOf(code string) int { return schema.StatusForCode(code) }
 
 // auditedCtx marks the request's context with the session's reader, so
 // the store audits reads of persons' data as it does the API's.

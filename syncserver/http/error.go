@@ -15,30 +15,8 @@ import (
 // problemContentType is RFC 9457's media type for problem details.
 const problemContentType = "application/problem+json"
 
-// statusOf is the one place an error code becomes an HTTP status.
-func statusOf(code string) int {
-	switch code {
-	case schema.EINVALID:
-		return http.StatusUnprocessableEntity
-	case schema.ENOTFOUND:
-		return http.StatusNotFound
-	case schema.ECONFLICT, schema.ESTALE:
-		return http.StatusConflict
-	case schema.EUNAUTHORIZED, schema.ENOTREGISTERD:
-		return http.StatusUnauthorized
-	case schema.EFORBIDDEN:
-		return http.StatusForbidden
-	case schema.ETOOLARGE:
-		return http.StatusRequestEntityTooLarge
-	case schema.EMALFORMED:
-		return http.StatusBadRequest
-	case schema.EUNAVAILABLE:
-		return http.StatusServiceUnavailable
-	case schema.ERATELIMITED:
-		return http.StatusTooManyRequests
-	}
-	return http.StatusInternalServerError
-}
+// statusOf is the HTTP status of an error code (schema.StatusForCode).
+func statusOf(code string) int { return schema.StatusForCode(code) }
 
 // problemFor describes err for the client. Internal errors say only
 // "internal error": their detail goes to the log, not over the wire.
