@@ -228,6 +228,7 @@ type writer struct {
 
 	insHousehold, insResident, enqueue, hhExists, residentOwner *sql.Stmt
 	logged, insLog                                              *sql.Stmt
+	insKey, delKeys                                             *sql.Stmt // resident_keys, for Lookalikes
 }
 
 func newWriter(ctx context.Context, tx *sql.Tx, now time.Time) (*writer, error) {
@@ -246,6 +247,8 @@ func newWriter(ctx context.Context, tx *sql.Tx, now time.Time) (*writer, error) 
 		{&w.residentOwner, `SELECT household_id FROM residents WHERE id = ?`},
 		{&w.logged, `SELECT COUNT(*) FROM import_log WHERE line_hash = ?`},
 		{&w.insLog, `INSERT OR IGNORE INTO import_log (line_hash, household_id, imported_at) VALUES (?, ?, ?)`},
+		{&w.insKey, `INSERT OR IGNORE INTO resident_keys (key, resident_id) VALUES (?, ?)`},
+		{&w.delKeys, `DELETE FROM resident_keys WHERE resident_id = ?`},
 	} {
 		st, err := tx.PrepareContext(ctx, p.query)
 		if err != nil {
@@ -258,7 +261,7 @@ func newWriter(ctx context.Context, tx *sql.Tx, now time.Time) (*writer, error) 
 }
 
 func (w *writer) close() {
-	for _, st := range []*sql.Stmt{w.insHousehold, w.insResident, w.enqueue, w.hhExists, w.residentOwner, w.logged, w.insLog} {
+	for _, st := range []*sql.Stmt{w.insHousehold, w.insResident, w.enqueue, w.hhExists, w.residentOwner, w.logged, w.insLog, w.insKey, w.delKeys} {
 		if st != nil {
 			st.Close()
 		}
@@ -333,7 +336,7 @@ func (w *writer) insertResident(ctx context.Context, m *schema.Resident, positio
 	if _, err := w.enqueue.ExecContext(ctx, schema.KindResident, m.ID, 1); err != nil {
 		return fmt.Errorf("queue resident %s: %w", m.ID, err)
 	}
-	return nil
+	return w.keyResident(ctx, m)
 }
 
 // bump stores a new version of an existing record, clears any rejection
@@ -355,6 +358,9 @@ func (w *writer) bump(ctx context.Context, kind, id string, version int64, data 
 	}
 	if _, err := w.enqueue.ExecContext(ctx, kind, id, version); err != nil {
 		return fmt.Errorf("queue %s %s: %w", kind, id, err)
+	}
+	if kind == schema.KindResident {
+		return w.rekeyResident(ctx, id, data, deleted)
 	}
 	return nil
 }

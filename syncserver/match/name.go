@@ -31,9 +31,13 @@ var abbreviations = map[string]string{
 	"kr": "kumar", "pd": "prasad", "prd": "prasad", "prsd": "prasad",
 }
 
-// stripMarks removes combining marks after canonical decomposition, so
-// "Lakṣmī" written with IAST diacritics reads as "Laksmi".
-var stripMarks = transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+// newStripMarks removes combining marks after canonical decomposition, so
+// "Lakṣmī" written with IAST diacritics reads as "Laksmi". A transformer
+// chain keeps state between calls, so each use makes its own: names are
+// normalised from several goroutines (the laptop's form, the server).
+func newStripMarks() transform.Transformer {
+	return transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+}
 
 // NormalizeName returns a name in canonical form: Unicode NFKC, diacritics
 // removed, lower case, punctuation as spaces, leading honorifics dropped,
@@ -80,7 +84,7 @@ func NameTokens(s string) []string {
 func canonicalText(s string) string {
 	if !isASCII(s) {
 		s = norm.NFKC.String(s)
-		if t, _, err := transform.String(stripMarks, s); err == nil {
+		if t, _, err := transform.String(newStripMarks(), s); err == nil {
 			s = t
 		}
 	}

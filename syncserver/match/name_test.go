@@ -2,6 +2,7 @@ package match
 
 import (
 	"slices"
+	"sync"
 	"testing"
 )
 
@@ -224,4 +225,23 @@ func TestDateTypo(t *testing.T) {
 			t.Errorf("dateTypo(%s, %s) = %v, want %v", tt.a, tt.b, got, tt.want)
 		}
 	}
+}
+
+// Names with diacritics are normalised safely from many goroutines at
+// once (run with -race).
+func TestNormalizeNameConcurrent(t *testing.T) {
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 200 {
+				if got := NormalizeName("Lakṣmī Devī"); got != "laksmi devi" {
+					t.Errorf("NormalizeName = %q", got)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
