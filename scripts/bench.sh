@@ -41,4 +41,10 @@ go build -o "$work/" ./cmd/syncserver ./cmd/surveygen
 		./syncserver/http/ -registry-cache "$work/registry" -registry-persons "$REGISTRY" 2>&1
 	go test -run '^$' -bench 'BenchmarkFeedCatchUp$' -benchtime 1x -cpu 2 -count 1 -timeout 60m \
 		./syncserver/http/ -registry-cache "$work/registry" -feed-persons "$FEED_REGISTRY" 2>&1
+	# issue 8, store side: a laptop holding 5,000 surveygen households
+	# (~18,000 residents); 500 saves of a household of four.
+	go test -run '^$' -bench 'BenchmarkSaveHousehold$|BenchmarkLookalikes$|BenchmarkPlaces$' -benchtime 500x -count 1 ./surveyor/ 2>&1
+	go test -run '^$' -bench 'BenchmarkListHouseholds$' -benchtime 100x -count 1 ./surveyor/ 2>&1
+	# issue 8, the form: list page and Save over HTTP on 127.0.0.1, 5,000 households on the laptop
+	go test -run '^$' -bench 'BenchmarkUIListPage$|BenchmarkUISave$' -benchtime 200x -count 1 ./surveyor/ui/ 2>&1
 } | go run ./internal/benchtable

@@ -65,6 +65,17 @@ var figures = []figure{
 	{"BenchmarkVerifyCardLoad", "registry-persons", "issue 5: persons in the registry verified against", 1000000, false},
 	{"BenchmarkFeedCatchUp", "events/s", "issue 5: feed events/s to a consumer catching up from zero", 0, false},
 	{"BenchmarkFeedCatchUp", "feed-persons", "issue 5: persons in the feed's registry (two events each)", 0, false},
+
+	{"BenchmarkSaveHousehold", "p50-ms", "issue 8: Save to durable, household of 4, 5,000 on the laptop, p50", 0, false},
+	{"BenchmarkSaveHousehold", "p99-ms", "issue 8: Save to durable, household of 4, 5,000 on the laptop, p99", 50, true},
+	{"BenchmarkListHouseholds", "p50-ms", "issue 8: household list, store part (List of 5,000), p50", 0, false},
+	{"BenchmarkListHouseholds", "p99-ms", "issue 8: household list, store part (List of 5,000), p99", 300, true},
+	{"BenchmarkLookalikes", "p99-ms", "issue 8: lookalike check, household of 4 among ~18,000 residents, p99", 0, false},
+	{"BenchmarkPlaces", "p99-ms", "issue 8: places offered per keystroke, 5,000 households, p99", 0, false},
+	{"BenchmarkUIListPage", "p50-ms", "issue 8: form's household list page over HTTP, 5,000 households, p50", 0, false},
+	{"BenchmarkUIListPage", "p99-ms", "issue 8: form's household list page over HTTP, 5,000 households, p99", 300, true},
+	{"BenchmarkUISave", "p50-ms", "issue 8: form's Save (POST) to durable in SQLite, 5,000 households, p50", 0, false},
+	{"BenchmarkUISave", "p99-ms", "issue 8: form's Save (POST) to durable in SQLite, 5,000 households, p99", 50, true},
 }
 
 func main() {

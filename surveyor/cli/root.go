@@ -132,6 +132,7 @@ Start with: surveyor init --server URL --code CODE`,
 		NewCmdStatus(f),
 		NewCmdSync(f),
 		NewCmdExport(f),
+		NewCmdUI(f),
 	)
 	return cmd
 }

@@ -1,0 +1,523 @@
+package ui
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/doorstep-health/doorstep/schema"
+	"github.com/doorstep-health/doorstep/surveyor"
+)
+
+// formPage is the enrol and edit page's data.
+type formPage struct {
+	Form       householdForm
+	Action     string
+	Edit       bool
+	Errors     map[string][]string // form field → messages
+	General    []string            // broken rules with no field on the form
+	Notes      map[int]string      // member row → how its date of birth was read
+	Lookalikes []lookalikeView
+	Drafts     []draftView // unsaved forms offered back
+	Restored   *draftView  // the draft this page was filled from
+	Rejections []string    // the server's reasons, for an edit
+	Relations  []string
+	Outcomes   []string
+
+	p *page
+}
+
+// Err is the messages for one field, one line.
+func (d *formPage) Err(field string) string { return strings.Join(d.Errors[field], " ") }
+
+// Bad says the field breaks a rule (for aria-invalid).
+func (d *formPage) Bad(field string) bool { return len(d.Errors[field]) > 0 }
+
+// memberRow is one member row for the "member" template; Index is a
+// number, or __i__ in the row the script copies for a new member.
+type memberRow struct {
+	Index string
+	Num   string
+	M     memberForm
+	Note  string
+	D     *formPage
+	P     *page
+}
+
+func (r memberRow) path(field string) string { return "members[" + r.Index + "]." + field }
+
+// Name is the input name (and error path) of the row's field.
+func (r memberRow) Name(field string) string { return r.path(field) }
+
+// ID is the element id of the row's field.
+func (r memberRow) ID(field string) string { return "m" + r.Index + "-" + field }
+
+// Err is the messages for the row's field.
+func (r memberRow) Err(field string) string { return r.D.Err(r.path(field)) }
+
+// Bad says the row's field breaks a rule.
+func (r memberRow) Bad(field string) bool { return r.D.Bad(r.path(field)) }
+
+// Rows are the member rows, numbered from 0.
+func (d *formPage) Rows() []memberRow {
+	rows := make([]memberRow, len(d.Form.Members))
+	for i, m := range d.Form.Members {
+		rows[i] = memberRow{Index: strconv.Itoa(i), Num: strconv.Itoa(i + 1), M: m, Note: d.Notes[i], D: d, P: d.p}
+	}
+	return rows
+}
+
+// Blank is the row the script copies when the worker adds a member.
+func (d *formPage) Blank() memberRow {
+	return memberRow{Index: "__i__", Num: "__n__", D: d, P: d.p}
+}
+
+type lookalikeView struct {
+	Row                                int
+	Member, Name, DOB, Address, Reason string
+	HouseholdID                        string
+}
+
+type draftView struct {
+	ID, HouseholdID, Summary, At string
+	Aadhaar                      []string // last 4 digits of numbers to type again
+}
+
+var draftIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// newForm is an empty form for a new household: its ids are made now, so
+// saving it twice (a double click, a retry) cannot make two households.
+func newForm(area string) householdForm {
+	return householdForm{ID: schema.NewID(), DraftID: schema.NewID(), Area: area, Outcome: schema.OutcomeEnrolled,
+		Members: []memberForm{{Relation: "head"}}}
+}
+
+func (s *Server) handleEnrolForm(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	reg, err := s.lap.Registration(ctx)
+	if err != nil {
+		return err
+	}
+	d := &formPage{Action: "/enrol"}
+	if id := r.URL.Query().Get("draft"); id != "" {
+		dr, f, err := s.loadDraft(ctx, id)
+		if err != nil {
+			return err
+		}
+		if dr.HouseholdID != "" {
+			http.Redirect(w, r, "/households/"+url.PathEscape(dr.HouseholdID)+"/edit?draft="+url.QueryEscape(dr.ID), http.StatusSeeOther)
+			return nil
+		}
+		d.Form = f
+		d.Restored = s.draftView(dr, f)
+	} else {
+		d.Form = newForm(reg.Area)
+		d.Drafts = s.offeredDrafts(ctx, "")
+	}
+	s.renderForm(w, r, http.StatusOK, d, nil)
+	return nil
+}
+
+func (s *Server) handleEditForm(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	v, err := s.lap.Household(ctx, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	d := &formPage{Action: "/households/" + url.PathEscape(v.ID), Edit: true}
+	if id := r.URL.Query().Get("draft"); id != "" {
+		dr, f, err := s.loadDraft(ctx, id)
+		if err != nil {
+			return err
+		}
+		if dr.HouseholdID != v.ID {
+			return schema.Errorf(schema.ENOTFOUND, "draft %s is not an edit of household %s", id, v.ID)
+		}
+		d.Form = f
+		d.Form.ID = v.ID
+		d.Restored = s.draftView(dr, f)
+	} else {
+		d.Form = formFromView(v)
+		d.Form.DraftID = schema.NewID()
+		d.Drafts = s.offeredDrafts(ctx, v.ID)
+	}
+	s.renderForm(w, r, http.StatusOK, d, v)
+	return nil
+}
+
+func (s *Server) loadDraft(ctx context.Context, id string) (surveyor.Draft, householdForm, error) {
+	dr, err := s.lap.Draft(ctx, id)
+	if err != nil {
+		return dr, householdForm{}, err
+	}
+	var f householdForm
+	if err := json.Unmarshal([]byte(dr.Form), &f); err != nil {
+		return dr, f, fmt.Errorf("draft %s: %w", id, err)
+	}
+	f.DraftID = dr.ID
+	if len(f.Members) == 0 {
+		f.Members = []memberForm{{Relation: "head"}}
+	}
+	return dr, f, nil
+}
+
+// offeredDrafts lists the drafts of new households (hid "") or of the
+// edit of household hid, newest first. A store that cannot list them
+// offers none: the form still works.
+func (s *Server) offeredDrafts(ctx context.Context, hid string) []draftView {
+	ds, err := s.lap.Drafts(ctx)
+	if err != nil {
+		s.logger.Warn("survey form: list drafts", "err", err)
+		return nil
+	}
+	var out []draftView
+	for _, dr := range ds {
+		if dr.HouseholdID != hid {
+			continue
+		}
+		var f householdForm
+		if json.Unmarshal([]byte(dr.Form), &f) != nil {
+			continue
+		}
+		out = append(out, *s.draftView(dr, f))
+	}
+	return out
+}
+
+func (s *Server) draftView(dr surveyor.Draft, f householdForm) *draftView {
+	v := &draftView{ID: dr.ID, HouseholdID: dr.HouseholdID, At: dr.UpdatedAt.Local().Format("2 Jan 15:04")}
+	var names []string
+	for _, m := range f.Members {
+		if m.Name != "" {
+			names = append(names, m.Name)
+		}
+		if m.AadhaarLast4 != "" && m.ID == "" {
+			v.Aadhaar = append(v.Aadhaar, m.AadhaarLast4)
+		}
+	}
+	v.Summary = strings.Join(nonEmpty(f.Line1, f.Locality), ", ")
+	if len(names) > 0 {
+		v.Summary = strings.Join(names, ", ") + " · " + v.Summary
+	}
+	return v
+}
+
+func nonEmpty(ss ...string) []string {
+	var out []string
+	for _, s := range ss {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// renderForm shows the form with errs placed at their fields.
+func (s *Server) renderForm(w http.ResponseWriter, r *http.Request, status int, d *formPage, stored *surveyor.HouseholdView) {
+	p := &page{Title: "title.enrol", Nav: "enrol", Data: d}
+	if d.Edit {
+		p.Title, p.Nav = "title.edit", "list"
+	}
+	p.Lang = s.lang(r)
+	p.msgs = s.cat.messages(p.Lang)
+	d.p = p
+	d.Relations, d.Outcomes = schema.Relations, schema.Outcomes
+	if d.Errors == nil {
+		d.Errors = map[string][]string{}
+	}
+	if stored != nil {
+		if rj := stored.Rejection; rj != nil {
+			d.Rejections = append(d.Rejections, rejectionText(p.msgs, *rj))
+		}
+		for _, m := range stored.Members {
+			if rj := m.Rejection; rj != nil {
+				d.Rejections = append(d.Rejections, m.Name+": "+rejectionText(p.msgs, *rj))
+			}
+		}
+	}
+	// The notes say how each date of birth was read.
+	if d.Notes == nil {
+		c, _ := d.Form.check(stored, s.now())
+		d.Notes = map[int]string{}
+		for i := range d.Form.Members {
+			if n := dobNote(p.msgs, c, i); n != "" {
+				d.Notes[i] = n
+			}
+		}
+	}
+	s.net.fill(p, s, s.waiting(r.Context()))
+	s.render(w, r, status, "form", p)
+}
+
+// placeErrors files broken rules under their form fields, in the page's
+// words. rows relabels member indices (nil: as they are).
+func placeErrors(msgs map[string]string, d *formPage, errs schema.ValidationErrors) {
+	d.Errors = map[string][]string{}
+	for _, e := range errs {
+		field := fieldOf(e.Field)
+		msg := message(msgs, e)
+		if fieldKnown(field, len(d.Form.Members)) {
+			d.Errors[field] = append(d.Errors[field], msg)
+		} else {
+			d.General = append(d.General, msg)
+		}
+	}
+}
+
+// fieldKnown says the form shows the field, so its error can sit beside it.
+func fieldKnown(field string, members int) bool {
+	switch field {
+	case "area", "address.line1", "address.line2", "address.locality", "address.city", "address.pincode",
+		"gps", "outcome", "consent.given", "members":
+		return true
+	}
+	m := memberField.FindStringSubmatch(field)
+	if m == nil {
+		return false
+	}
+	i, _ := strconv.Atoi(m[1])
+	return i < members && slices.Contains([]string{"relation", "name", "sex", "dob", "age", "father_name",
+		"spouse_name", "phone", "aadhaar"}, m[2])
+}
+
+// message is a broken rule in plain words: the field's label, then the
+// rule in the page's language (the schema's English words when the
+// catalogue has none for it).
+func message(msgs map[string]string, e *schema.Error) string {
+	label := msgs[fieldLabel(fieldOf(e.Field))]
+	if label == "" {
+		label = e.Field
+	}
+	text := e.Message
+	if t, ok := msgs["rule."+e.Rule]; ok {
+		text = t
+	}
+	return label + " " + text
+}
+
+func rejectionText(msgs map[string]string, r surveyor.Rejection) string {
+	e := &schema.Error{Field: r.Field, Rule: r.Code, Message: r.Message}
+	if r.Field == "" {
+		return r.Message + " (" + r.Code + ")"
+	}
+	return message(msgs, e) + " (" + r.Code + ")"
+}
+
+func (s *Server) handleEnrolPost(w http.ResponseWriter, r *http.Request) error {
+	f, _ := parseForm(r.PostForm)
+	return s.saveForm(w, r, f, nil)
+}
+
+func (s *Server) handleEditPost(w http.ResponseWriter, r *http.Request) error {
+	v, err := s.lap.Household(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	f, _ := parseForm(r.PostForm)
+	f.ID = v.ID
+	return s.saveForm(w, r, f, v)
+}
+
+// saveForm saves the posted household: a new one (stored nil) with
+// SaveHousehold, an edit with UpdateHousehold, which sends it as a new
+// version. Broken rules show the form again with everything typed; members
+// who look like someone already enrolled show a warning the worker
+// confirms first.
+func (s *Server) saveForm(w http.ResponseWriter, r *http.Request, f householdForm, stored *surveyor.HouseholdView) error {
+	ctx := r.Context()
+	d := &formPage{Form: f, Action: "/enrol", Edit: stored != nil}
+	if stored != nil {
+		d.Action = "/households/" + url.PathEscape(stored.ID)
+	}
+	action := r.PostFormValue("action")
+	switch {
+	case action == "add":
+		// Enter without the script: one more member row.
+		d.Form.Members = append(d.Form.Members, memberForm{})
+		s.renderForm(w, r, http.StatusOK, d, stored)
+		return nil
+	case strings.HasPrefix(action, "remove-"):
+		if i, err := strconv.Atoi(strings.TrimPrefix(action, "remove-")); err == nil && i >= 0 && i < len(d.Form.Members) {
+			d.Form.Members = slices.Delete(d.Form.Members, i, i+1)
+		}
+		s.renderForm(w, r, http.StatusOK, d, stored)
+		return nil
+	}
+	if f.ID == "" {
+		f.ID = schema.NewID()
+		d.Form.ID = f.ID
+	}
+	msgs := s.cat.messages(s.lang(r))
+	c, errs := f.check(stored, s.now())
+	if len(errs) > 0 {
+		placeErrors(msgs, d, errs)
+		s.renderForm(w, r, http.StatusUnprocessableEntity, d, stored)
+		return nil
+	}
+	if r.PostFormValue("confirm") != "lookalikes" {
+		if looks := s.lookalikes(ctx, c, f); len(looks) > 0 {
+			d.Lookalikes = looks
+			s.renderForm(w, r, http.StatusOK, d, stored)
+			return nil
+		}
+	}
+	h, _ := f.household(stored)
+	var err error
+	changed := 0
+	if stored == nil {
+		err = s.lap.SaveHousehold(ctx, h)
+	} else {
+		changed, err = s.lap.UpdateHousehold(ctx, h)
+	}
+	var ve schema.ValidationErrors
+	switch {
+	case errors.As(err, &ve):
+		placeErrors(msgs, d, ve)
+		s.renderForm(w, r, http.StatusUnprocessableEntity, d, stored)
+		return nil
+	case stored == nil && schema.ErrorCode(err) == schema.ECONFLICT && err != nil:
+		// Saved already: a second click, or the answer to the first was lost.
+		if _, gerr := s.lap.Household(ctx, f.ID); gerr == nil {
+			s.forgetDraft(ctx, f.DraftID)
+			http.Redirect(w, r, "/?saved="+url.QueryEscape(f.ID), http.StatusSeeOther)
+			return nil
+		}
+		return err
+	case err != nil:
+		return err
+	}
+	s.forgetDraft(ctx, f.DraftID)
+	s.search.forget(h.ID)
+	s.lists.forget()
+	q := url.Values{"saved": {h.ID}}
+	if stored != nil {
+		q = url.Values{"edited": {h.ID}, "changed": {strconv.Itoa(changed)}}
+	}
+	http.Redirect(w, r, "/?"+q.Encode(), http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) forgetDraft(ctx context.Context, id string) {
+	if id == "" {
+		return
+	}
+	if err := s.lap.DeleteDraft(ctx, id); err != nil && schema.ErrorCode(err) != schema.ENOTFOUND {
+		s.logger.Warn("survey form: delete the saved household's draft", "draft", id, "err", err)
+	}
+}
+
+// lookalikes asks the store which members look like someone already
+// enrolled, other than the household itself. A store that cannot tell
+// does not stop the save: the server's matcher still looks.
+func (s *Server) lookalikes(ctx context.Context, c *schema.Household, f householdForm) []lookalikeView {
+	looks, err := s.lap.Lookalikes(ctx, c)
+	if err != nil {
+		s.logger.Warn("survey form: look for lookalikes", "err", err)
+		return nil
+	}
+	var out []lookalikeView
+	for _, l := range looks {
+		if l.HouseholdID == c.ID || l.Member < 0 || l.Member >= len(f.Members) {
+			continue
+		}
+		out = append(out, lookalikeView{Row: l.Member, Member: f.Members[l.Member].Name, Name: l.Name, DOB: l.DOB,
+			Address: l.Address, Reason: l.Reason, HouseholdID: l.HouseholdID})
+	}
+	return out
+}
+
+// validateAnswer is what the page's script gets back for a form.
+type validateAnswer struct {
+	Errors []fieldError      `json:"errors"`
+	Notes  map[string]string `json:"notes"`
+}
+
+type fieldError struct {
+	Field   string `json:"field"` // the form field to show it at
+	Path    string `json:"path"`  // the schema's path, members numbered as the form's rows
+	Rule    string `json:"rule"`
+	Message string `json:"message"`
+}
+
+// handleValidate runs the schema's rules on the posted form: the page's
+// script asks as the worker types, so the rules live only in schema.
+func (s *Server) handleValidate(w http.ResponseWriter, r *http.Request) error {
+	f, rows := parseForm(r.PostForm)
+	var stored *surveyor.HouseholdView
+	if r.PostFormValue("mode") == "edit" && f.ID != "" {
+		v, err := s.lap.Household(r.Context(), f.ID)
+		if err != nil && schema.ErrorCode(err) != schema.ENOTFOUND {
+			return err
+		}
+		stored = v
+	}
+	msgs := s.cat.messages(s.lang(r))
+	c, errs := f.check(stored, s.now())
+	ans := validateAnswer{Errors: []fieldError{}, Notes: map[string]string{}}
+	for _, e := range errs {
+		path := relabel(e.Field, rows)
+		ans.Errors = append(ans.Errors, fieldError{Field: fieldOf(path), Path: path, Rule: e.Rule, Message: message(msgs, e)})
+	}
+	for i, row := range rows {
+		if n := dobNote(msgs, c, i); n != "" {
+			ans.Notes[fmt.Sprintf("members[%d].dob", row)] = n
+		}
+	}
+	writeJSON(w, http.StatusOK, ans)
+	return nil
+}
+
+// handleSaveDraft keeps the form as typed, without Aadhaar numbers.
+func (s *Server) handleSaveDraft(w http.ResponseWriter, r *http.Request) error {
+	f, _ := parseForm(r.PostForm)
+	if !draftIDPattern.MatchString(f.DraftID) {
+		return &schema.Error{Code: schema.EINVALID, Field: "draft_id", Rule: "id_format", Message: "must be 1 to 64 letters, digits, - or _"}
+	}
+	d := surveyor.Draft{ID: f.DraftID, Form: f.draftJSON(), UpdatedAt: s.now()}
+	if r.PostFormValue("mode") == "edit" {
+		d.HouseholdID = f.ID
+	}
+	if err := s.lap.SaveDraft(r.Context(), d); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"id": d.ID, "saved_at": d.UpdatedAt.Local().Format("15:04:05")})
+	return nil
+}
+
+func (s *Server) handleDiscardDraft(w http.ResponseWriter, r *http.Request) error {
+	if err := s.lap.DeleteDraft(r.Context(), r.PathValue("id")); err != nil && schema.ErrorCode(err) != schema.ENOTFOUND {
+		return err
+	}
+	back := r.PostFormValue("back")
+	if !strings.HasPrefix(back, "/") || strings.HasPrefix(back, "//") || strings.Contains(back, "\\") {
+		back = "/enrol"
+	}
+	http.Redirect(w, r, back, http.StatusSeeOther)
+	return nil
+}
+
+// handlePlaces offers localities and pincodes starting with q.
+func (s *Server) handlePlaces(w http.ResponseWriter, r *http.Request) error {
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	places := []surveyor.Place{}
+	if q != "" && len(q) <= 100 {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		ps, err := s.lap.Places(ctx, q, 12)
+		if err != nil {
+			s.logger.Warn("survey form: places", "err", err)
+		} else if ps != nil {
+			places = ps
+		}
+	}
+	writeJSON(w, http.StatusOK, places)
+	return nil
+}
