@@ -16,11 +16,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,6 +32,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/doorstep-health/doorstep/internal/webasset"
 	"github.com/doorstep-health/doorstep/schema"
 	"github.com/doorstep-health/doorstep/surveyor"
 )
@@ -501,17 +500,5 @@ func randomString() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// staticVersion names the static files' content, so their URLs change
-// when they do and browsers may cache them.
-func staticVersion() string {
-	h := sha256.New()
-	fs.WalkDir(staticFS, "static", func(path string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			b, _ := staticFS.ReadFile(path)
-			h.Write([]byte(path))
-			h.Write(b)
-		}
-		return nil
-	})
-	return hex.EncodeToString(h.Sum(nil))[:12]
-}
+// staticVersion names the static files' content, for cache busting.
+func staticVersion() string { return webasset.Version(staticFS, "static") }

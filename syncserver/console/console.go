@@ -13,9 +13,7 @@ package console
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -27,6 +25,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/doorstep-health/doorstep/internal/webasset"
 	"github.com/doorstep-health/doorstep/schema"
 	"github.com/doorstep-health/doorstep/syncserver/store"
 )
@@ -347,17 +346,5 @@ func auditedCtx(r *http.Request, s *session) context.Context {
 	return store.WithReader(r.Context(), store.Reader{Principal: s.principal, Client: clientAddr(r)})
 }
 
-// staticVersion names the static files' content, so their URLs change
-// when they do and browsers may cache them.
-func staticVersion() string {
-	h := sha256.New()
-	fs.WalkDir(staticFS, "static", func(path string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			b, _ := staticFS.ReadFile(path)
-			h.Write([]byte(path))
-			h.Write(b)
-		}
-		return nil
-	})
-	return hex.EncodeToString(h.Sum(nil))[:12]
-}
+// staticVersion names the static files' content, for cache busting.
+func staticVersion() string { return webasset.Version(staticFS, "static") }
