@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -374,11 +373,6 @@ func copyHousehold(h *schema.Household) *schema.Household {
 	return &c
 }
 
-// nameKeyMu serialises match.PhoneticKey: it runs names outside ASCII
-// through one shared golang.org/x/text transformer, which is not safe for
-// concurrent use, and the form's handlers run concurrently.
-var nameKeyMu sync.Mutex
-
 // residentKeys are the resident_keys rows of a normalised, protected
 // resident: its Aadhaar hash, its phone, and the server matcher's phonetic
 // name key with the birth year.
@@ -391,9 +385,7 @@ func residentKeys(r *schema.Resident) []string {
 		keys = append(keys, keyPhone+p)
 	}
 	if y := r.BirthYear(); y > 0 && r.Name != "" {
-		nameKeyMu.Lock()
 		k := match.PhoneticKey(r.Name)
-		nameKeyMu.Unlock()
 		if k != "" {
 			keys = append(keys, keyName+k+":"+strconv.Itoa(y))
 		}
