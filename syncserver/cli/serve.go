@@ -17,6 +17,7 @@ type serveOptions struct {
 	rateLimit   float64
 	rateBurst   int
 	metricsOpen bool
+	secure      bool
 }
 
 // NewCmdServe builds `syncserver serve`.
@@ -49,6 +50,7 @@ accepting requests and waits for those in flight.`,
 				return httpapi.New(s, logger,
 					httpapi.WithRateLimit(opts.rateLimit, opts.rateBurst),
 					httpapi.WithOpenMetrics(opts.metricsOpen),
+					httpapi.WithConsoleSecureCookies(opts.secure),
 				).ListenAndServe(ctx, opts.addr)
 			})
 		},
@@ -59,5 +61,7 @@ accepting requests and waits for those in flight.`,
 	cmd.Flags().IntVar(&opts.rateBurst, "rate-burst", httpapi.DefaultRateBurst, "let a token or address send up to `N` requests at once before --rate-limit paces it")
 	cmd.Flags().BoolVar(&opts.metricsOpen, "metrics-open", false,
 		"serve /metrics without a token, for a Prometheus scraper on a private network (default: an admin or supervisor token)")
+	cmd.Flags().BoolVar(&opts.secure, "secure-cookies", app.Getenv("SYNCSERVER_SECURE_COOKIES") == "1",
+		"mark the console's cookies Secure, for a console served over HTTPS through a proxy that ends TLS (env SYNCSERVER_SECURE_COOKIES=1)")
 	return cmd
 }

@@ -76,6 +76,7 @@ type console struct {
 	opts     Options
 	sessions *sessions
 	signins  *addrLimiter
+	leases   *leases
 	pages    map[string]*template.Template
 	static   http.Handler
 	version  string // of the static files, for cache busting
@@ -109,6 +110,7 @@ func Handler(reg Registry, logger *slog.Logger, opts Options) http.Handler {
 		opts:     opts,
 		sessions: newSessions(opts.SessionIdle, opts.SessionMax, opts.now),
 		signins:  newAddrLimiter(opts.SignInRate, opts.SignInBurst, opts.now),
+		leases:   newLeases(opts.now),
 		pages:    parsePages(),
 		version:  staticVersion(),
 		mux:      http.NewServeMux(),

@@ -14,9 +14,19 @@ import (
 
 type queueCentres struct {
 	Centre  string // the token's own centre, "" for all
-	Centres []store.CentreCards
+	Centres []centreRow
 	Jobs    []store.PrintJob
 }
+
+// centreRow is a centre of the queue with its "Make print job" form's
+// one-time token.
+type centreRow struct {
+	store.CentreCards
+	Nonce string
+}
+
+// nonceField is the form field of a one-time form token.
+const nonceField = "nonce"
 
 func (c *console) handlePrintQueue(w http.ResponseWriter, r *http.Request, s *session) error {
 	ctx := r.Context()
@@ -27,7 +37,11 @@ func (c *console) handlePrintQueue(w http.ResponseWriter, r *http.Request, s *se
 	d := queueCentres{Centre: s.principal.Centre}
 	for _, cc := range all {
 		if mayPrint(s, cc.Centre) {
-			d.Centres = append(d.Centres, cc)
+			row := centreRow{CentreCards: cc}
+			if cc.Queued > 0 {
+				row.Nonce = s.issueNonce()
+			}
+			d.Centres = append(d.Centres, row)
 		}
 	}
 	if d.Jobs, err = c.reg.PrintJobs(ctx, s.principal.Centre, 30); err != nil {
@@ -52,7 +66,12 @@ func checkCentre(s *session, centre string) error {
 	return nil
 }
 
-// handleCreateJob takes the queued cards of a centre into a new job.
+// maxJobCards is the most cards one print job takes (the store's bound).
+const maxJobCards = 10000
+
+// handleCreateJob takes the queued cards of a centre into a new job. The
+// form's one-time token makes it act once: the same form sent again (a
+// double click, a reload) goes to the job the first one made.
 func (c *console) handleCreateJob(w http.ResponseWriter, r *http.Request, s *session) error {
 	centre := strings.TrimSpace(r.PostFormValue("centre"))
 	if centre == "" {
@@ -64,18 +83,60 @@ func (c *console) handleCreateJob(w http.ResponseWriter, r *http.Request, s *ses
 	limit := 0
 	if v := strings.TrimSpace(r.PostFormValue("limit")); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > 10000 {
-			return &schema.Error{Code: schema.EINVALID, Field: "limit", Message: "The number of cards must be a whole number from 1 to 10000, or empty for all."}
+		if err != nil || n < 1 || n > maxJobCards {
+			return &schema.Error{Code: schema.EINVALID, Field: "limit",
+				Message: fmt.Sprintf("The number of cards must be a whole number from 1 to %d, or empty for all the queued cards.", maxJobCards)}
 		}
 		limit = n
 	}
-	job, err := c.reg.CreatePrintJob(r.Context(), centre, limit, s.principal.Name)
+	nonce := r.PostFormValue(nonceField)
+	fn, first := s.claimNonce(nonce)
+	if fn == nil {
+		return schema.Errorf(schema.ECONFLICT, "This form is out of date (it may be from before the server restarted). Reload the print queue and make the job again.")
+	}
+	if !first {
+		select {
+		case <-fn.done:
+		case <-r.Context().Done():
+			return r.Context().Err()
+		}
+		if fn.err != nil {
+			return fn.err
+		}
+		s.setFlash(fmt.Sprintf("Print job %d was already made by this form; it was not made twice.", fn.result))
+		http.Redirect(w, r, fmt.Sprintf("%s/print/jobs/%d", Prefix, fn.result), http.StatusSeeOther)
+		return nil
+	}
+	job, err := c.createJob(r, s, centre, limit)
+	s.finishNonce(nonce, fn, job.ID, err)
 	if err != nil {
 		return err
 	}
 	s.setFlash(fmt.Sprintf("Print job %d made: %d cards of %s. Download its sheets, print them, then confirm.", job.ID, len(job.Serials), job.Centre))
 	http.Redirect(w, r, fmt.Sprintf("%s/print/jobs/%d", Prefix, job.ID), http.StatusSeeOther)
 	return nil
+}
+
+// createJob makes the job; limit 0 takes all of centre's queued cards,
+// up to maxJobCards (the store alone would take its default of 1000).
+func (c *console) createJob(r *http.Request, s *session, centre string, limit int) (store.PrintJob, error) {
+	ctx := r.Context()
+	if limit == 0 {
+		all, err := c.reg.CardCentres(ctx)
+		if err != nil {
+			return store.PrintJob{}, err
+		}
+		for _, cc := range all {
+			if strings.EqualFold(cc.Centre, centre) {
+				limit = int(min(cc.Queued, maxJobCards))
+			}
+		}
+		if limit == 0 {
+			return store.PrintJob{}, &schema.Error{Code: schema.ENOTFOUND, Field: "centre",
+				Message: fmt.Sprintf("No card of centre %s is queued for printing.", centre)}
+		}
+	}
+	return c.reg.CreatePrintJob(ctx, centre, limit, s.principal.Name)
 }
 
 // handleOpenJob answers the "open job number" form.

@@ -42,6 +42,70 @@ type session struct {
 	mu       sync.Mutex
 	lastSeen time.Time
 	flash    string // a one-time message for the next page
+	// nonces are the one-time tokens of forms that must not act twice
+	// (a double click on "Make print job"), oldest first in nonceOrder.
+	nonces     map[string]*formNonce
+	nonceOrder []string
+}
+
+// maxNonces bounds the form nonces a session holds; issuing past it drops
+// the oldest, whose form then asks to be reloaded.
+const maxNonces = 256
+
+// formNonce is one form's one-time token. The first POST with it claims
+// it and does the work; a repeat waits for that and is sent to its result.
+type formNonce struct {
+	claimed bool
+	done    chan struct{} // closed when the first POST has finished
+	result  int64         // what the first POST made (a print job)
+	err     error
+}
+
+// issueNonce returns a new one-time token for a form of this session.
+func (s *session) issueNonce() string {
+	n := randomString()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.nonces == nil {
+		s.nonces = make(map[string]*formNonce)
+	}
+	for len(s.nonceOrder) >= maxNonces {
+		delete(s.nonces, s.nonceOrder[0])
+		s.nonceOrder = s.nonceOrder[1:]
+	}
+	s.nonces[n] = &formNonce{done: make(chan struct{})}
+	s.nonceOrder = append(s.nonceOrder, n)
+	return n
+}
+
+// claimNonce takes the form token n. first is true for the one request
+// that should act; the others get the same *formNonce to wait on. A token
+// the session never issued (or dropped) is nil.
+func (s *session) claimNonce(n string) (fn *formNonce, first bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fn = s.nonces[n]
+	if fn == nil {
+		return nil, false
+	}
+	if fn.claimed {
+		return fn, false
+	}
+	fn.claimed = true
+	return fn, true
+}
+
+// finishNonce records what the first request with n made. A request that
+// failed leaves the form usable again (the printer may fix the number and
+// send it once more); requests already waiting get its error.
+func (s *session) finishNonce(n string, fn *formNonce, result int64, err error) {
+	s.mu.Lock()
+	fn.result, fn.err = result, err
+	if err != nil && s.nonces[n] == fn {
+		s.nonces[n] = &formNonce{done: make(chan struct{})}
+	}
+	s.mu.Unlock()
+	close(fn.done)
 }
 
 // checkCSRF compares a form's token with the session's in constant time.

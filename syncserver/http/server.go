@@ -35,6 +35,7 @@ type Server struct {
 	metricsOpen bool     // /metrics without a token (WithOpenMetrics)
 	tokens      *limiter // requests per token; nil: no limit (WithRateLimit)
 	clients     *limiter // requests per address on endpoints without a token
+	console     console.Options
 }
 
 // Option changes how New sets up a Server.
@@ -44,6 +45,13 @@ type Option func(*Server)
 // requests in flight (default 15s) before closing their connections.
 func WithShutdownTimeout(d time.Duration) Option {
 	return func(s *Server) { s.shutdownTimeout = d }
+}
+
+// WithConsoleSecureCookies marks the console's cookies Secure on every
+// request, for a console served over HTTPS through a proxy that ends TLS
+// (syncserver has no TLS of its own); a TLS request always gets them.
+func WithConsoleSecureCookies(secure bool) Option {
+	return func(s *Server) { s.console.SecureCookie = secure }
 }
 
 // New returns the API over st, logging requests to logger.
@@ -83,7 +91,7 @@ func New(st *store.Store, logger *slog.Logger, opts ...Option) *Server {
 	// The supervisor console (syncserver/console) takes no bearer token:
 	// it checks its own session cookie, CSRF token and role on every page
 	// and form, outside /api.
-	consoleHandler := echo.WrapHandler(console.Handler(st, logger, console.Options{}))
+	consoleHandler := echo.WrapHandler(console.Handler(st, logger, s.console))
 	e.GET(console.Prefix+"*", consoleHandler)
 	e.POST(console.Prefix+"*", consoleHandler)
 	return s
