@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/doorstep-health/doorstep/schema"
@@ -28,6 +29,7 @@ type formPage struct {
 	Lookalikes []lookalikeView
 	Drafts     []draftView // unsaved forms offered back
 	Restored   *draftView  // the draft this page was filled from
+	Notice     string      // a note at the top of the page
 	Rejections []string    // the server's reasons, for an edit
 	Relations  []string
 	Outcomes   []string
@@ -107,11 +109,17 @@ func (s *Server) handleEnrolForm(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	d := &formPage{Action: "/enrol"}
-	if id := r.URL.Query().Get("draft"); id != "" {
-		dr, f, err := s.loadDraft(ctx, id)
-		if err != nil {
-			return err
-		}
+	id := r.URL.Query().Get("draft")
+	dr, f, err := s.loadDraft(ctx, id)
+	if id != "" && schema.ErrorCode(err) == schema.ENOTFOUND {
+		// Back after a save, or a draft discarded in another tab: a
+		// fresh form, with a word about the draft.
+		d.Notice = s.cat.messages(s.lang(r))["draft.gone"]
+		id = ""
+	} else if id != "" && err != nil {
+		return err
+	}
+	if id != "" {
 		if dr.HouseholdID != "" {
 			http.Redirect(w, r, "/households/"+url.PathEscape(dr.HouseholdID)+"/edit?draft="+url.QueryEscape(dr.ID), http.StatusSeeOther)
 			return nil
@@ -133,11 +141,15 @@ func (s *Server) handleEditForm(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	d := &formPage{Action: "/households/" + url.PathEscape(v.ID), Edit: true}
-	if id := r.URL.Query().Get("draft"); id != "" {
-		dr, f, err := s.loadDraft(ctx, id)
-		if err != nil {
-			return err
-		}
+	id := r.URL.Query().Get("draft")
+	dr, f, err := s.loadDraft(ctx, id)
+	if id != "" && schema.ErrorCode(err) == schema.ENOTFOUND {
+		d.Notice = s.cat.messages(s.lang(r))["draft.gone"]
+		id = ""
+	} else if id != "" && err != nil {
+		return err
+	}
+	if id != "" {
 		if dr.HouseholdID != v.ID {
 			return schema.Errorf(schema.ENOTFOUND, "draft %s is not an edit of household %s", id, v.ID)
 		}
@@ -154,6 +166,9 @@ func (s *Server) handleEditForm(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) loadDraft(ctx context.Context, id string) (surveyor.Draft, householdForm, error) {
+	if id == "" {
+		return surveyor.Draft{}, householdForm{}, nil
+	}
 	dr, err := s.lap.Draft(ctx, id)
 	if err != nil {
 		return dr, householdForm{}, err
@@ -199,7 +214,7 @@ func (s *Server) draftView(dr surveyor.Draft, f householdForm) *draftView {
 		if m.Name != "" {
 			names = append(names, m.Name)
 		}
-		if m.AadhaarLast4 != "" && m.ID == "" {
+		if m.AadhaarLast4 != "" && (m.ID == "" || m.AadhaarChanged) {
 			v.Aadhaar = append(v.Aadhaar, m.AadhaarLast4)
 		}
 	}
@@ -229,6 +244,7 @@ func (s *Server) renderForm(w http.ResponseWriter, r *http.Request, status int, 
 	p.Lang = s.lang(r)
 	p.msgs = s.cat.messages(p.Lang)
 	d.p = p
+	p.Flash = d.Notice
 	d.Relations, d.Outcomes = schema.Relations, schema.Outcomes
 	if d.Errors == nil {
 		d.Errors = map[string][]string{}
@@ -384,13 +400,15 @@ func (s *Server) saveForm(w http.ResponseWriter, r *http.Request, f householdFor
 		s.renderForm(w, r, http.StatusUnprocessableEntity, d, stored)
 		return nil
 	case stored == nil && schema.ErrorCode(err) == schema.ECONFLICT && err != nil:
-		// Saved already: a second click, or the answer to the first was lost.
-		if _, gerr := s.lap.Household(ctx, f.ID); gerr == nil {
-			s.forgetDraft(ctx, f.DraftID)
-			http.Redirect(w, r, "/?saved="+url.QueryEscape(f.ID), http.StatusSeeOther)
-			return nil
+		// Saved already: a second click, the answer to the first was
+		// lost, or a draft of the saved form continued. What was typed is
+		// an edit of the saved household: the same answers change
+		// nothing, different ones are a new version, never dropped.
+		v, gerr := s.lap.Household(ctx, f.ID)
+		if gerr != nil {
+			return err
 		}
-		return err
+		return s.saveAsEdit(w, r, f, v)
 	case err != nil:
 		return err
 	}
@@ -399,10 +417,89 @@ func (s *Server) saveForm(w http.ResponseWriter, r *http.Request, f householdFor
 	s.lists.forget()
 	q := url.Values{"saved": {h.ID}}
 	if stored != nil {
+		changed = s.submitted.note(f.DraftID, h.ID, changed)
 		q = url.Values{"edited": {h.ID}, "changed": {strconv.Itoa(changed)}}
 	}
 	http.Redirect(w, r, "/?"+q.Encode(), http.StatusSeeOther)
 	return nil
+}
+
+// saveAsEdit saves a new household's form whose id is already saved as an
+// edit of that household: its rows are the saved members in order (the
+// form made them). The same answers change nothing and say "saved";
+// different ones are a new version and say what changed.
+func (s *Server) saveAsEdit(w http.ResponseWriter, r *http.Request, f householdForm, v *surveyor.HouseholdView) error {
+	ctx := r.Context()
+	f.Members = slices.Clone(f.Members)
+	for i := range f.Members {
+		if f.Members[i].ID == "" && i < len(v.Members) {
+			f.Members[i].ID = v.Members[i].ID
+		}
+	}
+	d := &formPage{Form: f, Action: "/households/" + url.PathEscape(v.ID), Edit: true}
+	msgs := s.cat.messages(s.lang(r))
+	h, errs := f.household(v)
+	changed := 0
+	var err error
+	if len(errs) == 0 {
+		changed, err = s.lap.UpdateHousehold(ctx, h)
+	}
+	var ve schema.ValidationErrors
+	if errors.As(err, &ve) {
+		errs = append(errs, ve...)
+	} else if err != nil {
+		return err
+	}
+	if len(errs) > 0 {
+		placeErrors(msgs, d, errs)
+		d.Notice = msgs["form.already_saved"]
+		s.renderForm(w, r, http.StatusConflict, d, v)
+		return nil
+	}
+	s.forgetDraft(ctx, f.DraftID)
+	s.search.forget(v.ID)
+	s.lists.forget()
+	q := url.Values{"saved": {v.ID}}
+	if changed > 0 {
+		q = url.Values{"edited": {v.ID}, "changed": {strconv.Itoa(changed)}}
+	}
+	http.Redirect(w, r, "/?"+q.Encode(), http.StatusSeeOther)
+	return nil
+}
+
+// submittedForms remembers the edit forms saved lately (by their draft
+// id, made for each page), so the same form sent twice (a double click,
+// a resend) says it was saved, not that nothing changed.
+type submittedForms struct {
+	mu   sync.Mutex
+	seen map[string]submittedForm
+}
+
+type submittedForm struct {
+	household string
+	changed   int
+}
+
+// note records a save of form id of household hid that changed records,
+// and returns what to report: a repeat that changed nothing reports the
+// first save's changes.
+func (sf *submittedForms) note(id, hid string, changed int) int {
+	if id == "" {
+		return changed
+	}
+	sf.mu.Lock()
+	defer sf.mu.Unlock()
+	if prev, ok := sf.seen[id]; ok && prev.household == hid && changed == 0 {
+		return prev.changed
+	}
+	if changed == 0 {
+		return 0
+	}
+	if sf.seen == nil || len(sf.seen) > 1000 {
+		sf.seen = map[string]submittedForm{}
+	}
+	sf.seen[id] = submittedForm{household: hid, changed: changed}
+	return changed
 }
 
 func (s *Server) forgetDraft(ctx context.Context, id string) {
@@ -484,6 +581,14 @@ func (s *Server) handleSaveDraft(w http.ResponseWriter, r *http.Request) error {
 	d := surveyor.Draft{ID: f.DraftID, Form: f.draftJSON(), UpdatedAt: s.now()}
 	if r.PostFormValue("mode") == "edit" {
 		d.HouseholdID = f.ID
+	} else if f.ID != "" {
+		// A late autosave of a form already saved must not bring its
+		// draft back: continuing it would save the household again.
+		if _, err := s.lap.Household(r.Context(), f.ID); err == nil {
+			return schema.Errorf(schema.ECONFLICT, "household %s is saved already; open it from the list to change it", f.ID)
+		} else if schema.ErrorCode(err) != schema.ENOTFOUND {
+			return err
+		}
 	}
 	if err := s.lap.SaveDraft(r.Context(), d); err != nil {
 		return err
@@ -496,10 +601,7 @@ func (s *Server) handleDiscardDraft(w http.ResponseWriter, r *http.Request) erro
 	if err := s.lap.DeleteDraft(r.Context(), r.PathValue("id")); err != nil && schema.ErrorCode(err) != schema.ENOTFOUND {
 		return err
 	}
-	back := r.PostFormValue("back")
-	if !strings.HasPrefix(back, "/") || strings.HasPrefix(back, "//") || strings.Contains(back, "\\") {
-		back = "/enrol"
-	}
+	back := localPath(r.PostFormValue("back"), "/enrol")
 	http.Redirect(w, r, back, http.StatusSeeOther)
 	return nil
 }

@@ -45,12 +45,17 @@ type memberForm struct {
 	Name         string `json:"name,omitempty"`
 	Sex          string `json:"sex,omitempty"`
 	DOB          string `json:"dob,omitempty"`
+	DOBPrecision string `json:"dob_precision,omitempty"`
 	Age          string `json:"age,omitempty"`
 	FatherName   string `json:"father_name,omitempty"`
 	SpouseName   string `json:"spouse_name,omitempty"`
 	Phone        string `json:"phone,omitempty"`
 	Aadhaar      string `json:"aadhaar,omitempty"`
 	AadhaarLast4 string `json:"aadhaar_last4,omitempty"`
+	// AadhaarChanged says a draft's AadhaarLast4 is of a number the worker
+	// typed (and the draft dropped), not the one on file: it must be typed
+	// again before the form can be saved.
+	AadhaarChanged bool `json:"aadhaar_changed,omitempty"`
 }
 
 // blank says the worker typed nothing in the row (a relation alone is the
@@ -101,6 +106,8 @@ func parseForm(v url.Values) (f householdForm, rows []int) {
 			r.Sex = val
 		case "dob":
 			r.DOB = val
+		case "dob_precision":
+			r.DOBPrecision = val
 		case "age":
 			r.Age = val
 		case "father_name":
@@ -113,6 +120,8 @@ func parseForm(v url.Values) (f householdForm, rows []int) {
 			r.Aadhaar = val
 		case "aadhaar_last4":
 			r.AadhaarLast4 = val
+		case "aadhaar_changed":
+			r.AadhaarChanged = val != ""
 		}
 	}
 	idx := make([]int, 0, len(byRow))
@@ -163,14 +172,23 @@ func (f householdForm) household(stored *surveyor.HouseholdView) (*schema.Househ
 	h.Members = make([]schema.Resident, len(f.Members))
 	for i, m := range f.Members {
 		r := schema.Resident{}
-		if o, ok := old[m.ID]; ok && m.ID != "" {
+		o, stored := old[m.ID]
+		stored = stored && m.ID != ""
+		if stored {
 			r = o
 		} else if m.ID != "" {
 			r.ID = m.ID
 		}
 		r.Relation, r.Name, r.Sex = m.Relation, m.Name, m.Sex
 		r.FatherName, r.SpouseName, r.Phone = m.FatherName, m.SpouseName, m.Phone
-		r.DOB, r.DOBPrecision, r.Age = m.DOB, "", nil
+		switch {
+		case stored && m.Age == "" && m.DOB == o.DOB:
+			// The date on file, untouched: it keeps its precision (an
+			// estimated year stays estimated, and the member unchanged).
+			r.DOB, r.DOBPrecision, r.Age = o.DOB, o.DOBPrecision, nil
+		default:
+			r.DOB, r.DOBPrecision, r.Age = m.DOB, "", nil
+		}
 		if m.DOB == "" && m.Age != "" {
 			n, err := strconv.Atoi(strings.TrimSuffix(strings.ToLower(m.Age), "y"))
 			if err != nil || n < 0 || n > schema.MaxAge {
@@ -182,6 +200,11 @@ func (f householdForm) household(stored *surveyor.HouseholdView) (*schema.Househ
 		}
 		if m.Aadhaar != "" {
 			r.Aadhaar, r.AadhaarHash, r.AadhaarLast4 = m.Aadhaar, "", ""
+		} else if m.AadhaarChanged && stored {
+			// A draft dropped the corrected number: saving now would keep
+			// the old one while the worker believes the new one is in.
+			errs = append(errs, &schema.Error{Code: schema.EINVALID, Field: fmt.Sprintf("members[%d].aadhaar", i), Rule: "aadhaar_retype",
+				Message: fmt.Sprintf("must be typed again: the corrected number (ending %s) was not kept in the draft", m.AadhaarLast4)})
 		}
 		h.Members[i] = r
 	}
@@ -235,6 +258,7 @@ func (f householdForm) draftJSON() string {
 				m.AadhaarLast4 = digits[len(digits)-4:]
 			}
 			m.Aadhaar = ""
+			m.AadhaarChanged = true
 		}
 	}
 	b, _ := json.Marshal(d)
@@ -264,7 +288,7 @@ func formFromView(v *surveyor.HouseholdView) householdForm {
 	}
 	for _, m := range v.Members {
 		f.Members = append(f.Members, memberForm{ID: m.ID, Relation: m.Relation, Name: m.Name, Sex: m.Sex,
-			DOB: m.DOB, FatherName: m.FatherName, SpouseName: m.SpouseName, Phone: m.Phone, AadhaarLast4: m.AadhaarLast4})
+			DOB: m.DOB, DOBPrecision: m.DOBPrecision, FatherName: m.FatherName, SpouseName: m.SpouseName, Phone: m.Phone, AadhaarLast4: m.AadhaarLast4})
 	}
 	return f
 }

@@ -4,9 +4,14 @@
 //
 // Only the browser that opened the address `surveyor ui` printed gets in:
 // the address carries a random per-run secret, exchanged on the first visit
-// for an HttpOnly, SameSite=Strict cookie. Every POST must also carry the
-// run's CSRF token. Requests must come from a loopback address and name a
-// loopback host (no DNS rebinding). Pages are html/template with one
+// for a random session id in an HttpOnly, SameSite=Strict cookie (the
+// secret itself never goes into a cookie). The address names a random
+// per-run host under .localhost, which browsers resolve to this laptop,
+// and the form answers only to that name: its cookie is host-scoped, so
+// no other server on 127.0.0.1 the browser visits ever receives it.
+// Every POST must also carry the run's CSRF token, which only pages for
+// a signed-in browser show. Requests must come from a loopback address
+// (and name the run's host, so no DNS rebinding). Pages are html/template with one
 // stylesheet and one small script, both embedded, under a
 // Content-Security-Policy without 'unsafe-inline': the laptop is offline
 // and the form still works with JavaScript off.
@@ -19,6 +24,7 @@ import (
 	"crypto/subtle"
 	"embed"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -74,6 +80,9 @@ type Options struct {
 	HTTPClient *http.Client
 	// Secret is the per-run secret; empty means 256 random bits.
 	Secret string
+	// Host is the host name the form answers to; empty means a random
+	// name under .localhost, made for this run.
+	Host string
 	// Now is the clock for "today" and validation; nil means time.Now.
 	Now func() time.Time
 }
@@ -86,6 +95,7 @@ type Server struct {
 	hc      *http.Client
 	now     func() time.Time
 	secret  string
+	host    string
 	csrf    string
 	pages   map[string]*template.Template
 	cat     catalogue
@@ -102,8 +112,12 @@ type Server struct {
 	syncMu sync.Mutex
 	sync   syncState
 
-	search searchCache
-	lists  listCache
+	sessMu   sync.Mutex
+	sessions map[string]bool
+
+	search    searchCache
+	lists     listCache
+	submitted submittedForms
 }
 
 // New returns the form over lap, syncing with syncer.
@@ -120,9 +134,12 @@ func New(lap Laptop, syncer Syncer, opts Options) *Server {
 	if opts.Secret == "" {
 		opts.Secret = randomString()
 	}
+	if opts.Host == "" {
+		opts.Host = randomHost()
+	}
 	s := &Server{
 		lap: lap, syncer: syncer, logger: opts.Logger, hc: opts.HTTPClient, now: opts.Now,
-		secret: opts.Secret, csrf: randomString(),
+		secret: opts.Secret, host: strings.ToLower(opts.Host), csrf: randomString(), sessions: map[string]bool{},
 		pages: parsePages(), cat: loadCatalogue(), version: staticVersion(),
 		mux: http.NewServeMux(), base: context.Background(),
 	}
@@ -139,10 +156,17 @@ func New(lap Laptop, syncer Syncer, opts Options) *Server {
 // Secret is the run's secret, for the address to print.
 func (s *Server) Secret() string { return s.secret }
 
-// URL is the address a worker opens: the listener's address with the
-// secret.
+// Host is the host name the form answers to.
+func (s *Server) Host() string { return s.host }
+
+// URL is the address a worker opens: the run's host name at the
+// listener's port, with the secret.
 func (s *Server) URL(addr net.Addr) string {
-	return "http://" + addr.String() + "/?" + secretParam + "=" + url.QueryEscape(s.secret)
+	port := "80"
+	if _, p, err := net.SplitHostPort(addr.String()); err == nil {
+		port = p
+	}
+	return "http://" + net.JoinHostPort(s.host, port) + "/?" + secretParam + "=" + url.QueryEscape(s.secret)
 }
 
 // Serve answers on ln until ctx ends, then shuts down, letting requests
@@ -242,8 +266,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // loopbackRequest says the connection comes from this machine and the
-// browser asked for a loopback host, so a web page whose name was
-// pointed at 127.0.0.1 (DNS rebinding) cannot talk to the form.
+// browser asked for the run's host name, so a web page whose name was
+// pointed at 127.0.0.1 (DNS rebinding) cannot talk to the form, and the
+// form's cookie stays with that name alone.
 func (s *Server) loopbackRequest(r *http.Request) bool {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -257,8 +282,7 @@ func (s *Server) loopbackRequest(r *http.Request) bool {
 	if h, _, err := net.SplitHostPort(name); err == nil {
 		name = h
 	}
-	name = strings.TrimSuffix(strings.TrimPrefix(name, "["), "]")
-	return loopbackHost(name)
+	return strings.EqualFold(name, s.host)
 }
 
 func (s *Server) handleStatic(w http.ResponseWriter, r *http.Request) {
@@ -276,10 +300,25 @@ func cookieName(r *http.Request) string {
 	return cookiePrefix + port
 }
 
-// authed says the request carries the run's cookie.
+// authed says the request carries a session id this run gave out.
 func (s *Server) authed(r *http.Request) bool {
 	c, err := r.Cookie(cookieName(r))
-	return err == nil && equal(c.Value, s.secret)
+	if err != nil || c.Value == "" {
+		return false
+	}
+	s.sessMu.Lock()
+	defer s.sessMu.Unlock()
+	return s.sessions[c.Value]
+}
+
+// newSession is a random session id for a browser that brought the
+// secret: the cookie carries it, never the secret.
+func (s *Server) newSession() string {
+	id := randomString()
+	s.sessMu.Lock()
+	s.sessions[id] = true
+	s.sessMu.Unlock()
+	return id
 }
 
 func equal(a, b string) bool {
@@ -291,7 +330,7 @@ func equal(a, b string) bool {
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
 // page admits GET requests with the run's cookie. The first visit brings
-// the secret in the query instead: it becomes the cookie, and the browser
+// the secret in the query instead: it earns a session cookie, and the browser
 // is sent to the same page without it, so the secret does not stay in
 // the address bar.
 func (s *Server) page(h handlerFunc) http.HandlerFunc {
@@ -301,7 +340,7 @@ func (s *Server) page(h handlerFunc) http.HandlerFunc {
 				s.forbidden(w, r)
 				return
 			}
-			http.SetCookie(w, &http.Cookie{Name: cookieName(r), Value: s.secret, Path: "/",
+			http.SetCookie(w, &http.Cookie{Name: cookieName(r), Value: s.newSession(), Path: "/",
 				HttpOnly: true, SameSite: http.SameSiteStrictMode})
 			q := r.URL.Query()
 			q.Del(secretParam)
@@ -457,7 +496,10 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	p.Lang = s.lang(r)
 	p.msgs = s.cat.messages(p.Lang)
 	p.langs = s.cat.langs
-	p.CSRF = s.csrf
+	if s.authed(r) {
+		// Only a signed-in browser's pages carry the token.
+		p.CSRF = s.csrf
+	}
 	p.Version = s.version
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
@@ -479,12 +521,29 @@ func (s *Server) handleLang(w http.ResponseWriter, r *http.Request) error {
 	}
 	http.SetCookie(w, &http.Cookie{Name: langCookie, Value: lang, Path: "/", MaxAge: 365 * 24 * 3600,
 		HttpOnly: true, SameSite: http.SameSiteStrictMode})
-	back := r.PostFormValue("back")
-	if !strings.HasPrefix(back, "/") || strings.HasPrefix(back, "//") || strings.Contains(back, "\\") {
-		back = "/"
-	}
+	back := localPath(r.PostFormValue("back"), "/")
 	http.Redirect(w, r, back, http.StatusSeeOther)
 	return nil
+}
+
+// localPath is back when it is a path on this site (no scheme, no host,
+// one leading slash, no backslash or control character), else def: a
+// redirect to it cannot leave the form.
+func localPath(back, def string) string {
+	if back == "" || !strings.HasPrefix(back, "/") || strings.HasPrefix(back, "//") || strings.Contains(back, "\\") {
+		return def
+	}
+	for _, c := range back {
+		if c < 0x20 || c == 0x7f {
+			return def
+		}
+	}
+	u, err := url.Parse(back)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" ||
+		!strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
+		return def
+	}
+	return back
 }
 
 func (s *Server) lang(r *http.Request) string {
@@ -492,6 +551,15 @@ func (s *Server) lang(r *http.Request) string {
 		return c.Value
 	}
 	return defaultLang
+}
+
+// randomHost is a host name under .localhost for one run: browsers
+// resolve every *.localhost name to this laptop, and keep its cookies
+// apart from 127.0.0.1's and other runs'.
+func randomHost() string {
+	b := make([]byte, 10)
+	rand.Read(b)
+	return "survey-" + hex.EncodeToString(b) + ".localhost"
 }
 
 func randomString() string {

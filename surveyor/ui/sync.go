@@ -128,6 +128,11 @@ func (s *Server) startSync() {
 	}
 	s.sync = syncState{running: true}
 	s.syncMu.Unlock()
+	// The sync's own check of the server counts as the one running: a
+	// page shown meanwhile does not start another (probe clears it).
+	s.net.mu.Lock()
+	s.net.probing = true
+	s.net.mu.Unlock()
 	go func() {
 		ctx := s.baseContext()
 		var rep surveyor.SyncReport
@@ -141,6 +146,9 @@ func (s *Server) startSync() {
 			}})
 			if err != nil && schema.ErrorCode(err) == schema.EINTERNAL && rep.Accepted+rep.Duplicate+rep.Stale+rep.Rejected == 0 {
 				// No answer at all: the network went between the probe and the push.
+				s.net.mu.Lock()
+				s.net.probing = true
+				s.net.mu.Unlock()
 				offline = !s.probe(ctx)
 			}
 		}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"html"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -35,6 +37,21 @@ type env struct {
 	ts   *httptest.Server
 	c    *http.Client
 	csrf string
+	// base is the form's address as printed: the run's host name under
+	// .localhost at the test server's port.
+	base string
+}
+
+// client is a browser without cookies that resolves the run's host name
+// to the test server, as browsers resolve *.localhost to this laptop.
+func (e *env) client(jar http.CookieJar) *http.Client {
+	addr := e.ts.Listener.Addr().String()
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}}
+	return &http.Client{Jar: jar, Transport: tr,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
 // newEnv registers the store against serverURL ("" for a server that is
@@ -64,12 +81,14 @@ func newEnv(t testing.TB, fake *surveytest.Server) *env {
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	jar, _ := cookiejar.New(nil)
-	e := &env{st: st, srv: srv, ts: ts,
-		c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	e := &env{st: st, srv: srv, ts: ts}
+	e.c = e.client(jar)
+	printed := srv.URL(ts.Listener.Addr())
+	e.base = printed[:strings.Index(printed, "/?")]
 	if tt, ok := t.(*testing.T); ok {
 		e.t = tt
 	}
-	res, err := e.c.Get(ts.URL + "/?k=" + url.QueryEscape(srv.Secret()))
+	res, err := e.c.Get(printed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +111,7 @@ func (e *env) do(t testing.TB, method, path string, form url.Values, header map[
 	if form != nil {
 		body = strings.NewReader(form.Encode())
 	}
-	req, err := http.NewRequest(method, e.ts.URL+path, body)
+	req, err := http.NewRequest(method, e.base+path, body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,9 +166,9 @@ func household() url.Values {
 
 func TestSecretRequired(t *testing.T) {
 	e := newEnv(t, nil)
-	stranger := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	stranger := e.client(nil)
 	for _, path := range []string{"/", "/enrol", "/api/sync", "/api/places?q=Ro", "/?k=wrong", "/?k="} {
-		res, err := stranger.Get(e.ts.URL + path)
+		res, err := stranger.Get(e.base + path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -161,10 +180,14 @@ func TestSecretRequired(t *testing.T) {
 		if strings.Contains(string(b), e.srv.Secret()) {
 			t.Errorf("GET %s without the secret shows it", path)
 		}
+		// The CSRF token is for signed-in pages only.
+		if strings.Contains(string(b), e.csrf) {
+			t.Errorf("GET %s without the secret shows the CSRF token", path)
+		}
 	}
 	// The secret becomes an HttpOnly, SameSite=Strict cookie and leaves
 	// the address.
-	res, err := stranger.Get(e.ts.URL + "/enrol?k=" + url.QueryEscape(e.srv.Secret()))
+	res, err := stranger.Get(e.base + "/enrol?k=" + url.QueryEscape(e.srv.Secret()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,9 +195,21 @@ func TestSecretRequired(t *testing.T) {
 	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/enrol" {
 		t.Fatalf("visit with the secret: %d to %q, want 303 to /enrol", res.StatusCode, res.Header.Get("Location"))
 	}
+	// The cookie holds a session id of its own, never the secret, and
+	// is for the run's host name alone (no Domain).
 	cookies := res.Cookies()
-	if len(cookies) != 1 || !cookies[0].HttpOnly || cookies[0].SameSite != http.SameSiteStrictMode || cookies[0].Value != e.srv.Secret() {
+	if len(cookies) != 1 || !cookies[0].HttpOnly || cookies[0].SameSite != http.SameSiteStrictMode ||
+		cookies[0].Value == "" || strings.Contains(cookies[0].Value, e.srv.Secret()) || cookies[0].Domain != "" {
 		t.Fatalf("cookie: %+v", cookies)
+	}
+	if !strings.HasSuffix(e.srv.Host(), ".localhost") || !strings.HasPrefix(e.base, "http://"+e.srv.Host()+":") {
+		t.Errorf("printed address %s, host %s: want a host name under .localhost", e.base, e.srv.Host())
+	}
+	// The secret as a cookie value gets nowhere.
+	req, _ := http.NewRequest(http.MethodGet, e.base+"/", nil)
+	req.AddCookie(&http.Cookie{Name: cookies[0].Name, Value: e.srv.Secret()})
+	if res, err := stranger.Do(req); err != nil || res.StatusCode != http.StatusForbidden {
+		t.Errorf("the secret as the cookie: %v %v, want 403", res.StatusCode, err)
 	}
 	if n := len(e.srv.Secret()); n < 22 { // 128 bits in base64
 		t.Errorf("secret of %d characters", n)
@@ -184,14 +219,23 @@ func TestSecretRequired(t *testing.T) {
 
 func TestLoopbackOnly(t *testing.T) {
 	e := newEnv(t, nil)
-	cookie := &http.Cookie{Name: "doorstep_surveyor_80", Value: e.srv.Secret()}
+	var cookie *http.Cookie
+	u, _ := url.Parse(e.base)
+	for _, c := range e.c.Jar.Cookies(u) {
+		cookie = &http.Cookie{Name: "doorstep_surveyor_80", Value: c.Value}
+	}
 	for _, tc := range []struct {
 		name, remote, host string
 		want               int
 	}{
-		{"loopback", "127.0.0.1:5000", "127.0.0.1", http.StatusOK},
-		{"localhost name", "127.0.0.1:5000", "localhost", http.StatusOK},
-		{"from the network", "192.168.1.20:5000", "127.0.0.1", http.StatusForbidden},
+		{"run's host", "127.0.0.1:5000", e.srv.Host(), http.StatusOK},
+		{"run's host, ipv6", "[::1]:5000", strings.ToUpper(e.srv.Host()), http.StatusOK},
+		// Other names of this laptop share cookies with every other
+		// local server: the form does not answer to them.
+		{"loopback address", "127.0.0.1:5000", "127.0.0.1", http.StatusForbidden},
+		{"localhost name", "127.0.0.1:5000", "localhost", http.StatusForbidden},
+		{"another .localhost", "127.0.0.1:5000", "other.localhost", http.StatusForbidden},
+		{"from the network", "192.168.1.20:5000", e.srv.Host(), http.StatusForbidden},
 		{"rebound name", "127.0.0.1:5000", "evil.example", http.StatusForbidden},
 	} {
 		req := httptest.NewRequest(http.MethodGet, "http://"+tc.host+"/", nil)
@@ -230,9 +274,9 @@ func TestPostsNeedSecretAndCSRF(t *testing.T) {
 			t.Errorf("POST %s from another origin: %d, want 403", path, res.StatusCode)
 		}
 		// The right one without the cookie.
-		req, _ := http.NewRequest(http.MethodPost, e.ts.URL+path, strings.NewReader(form.Encode()))
+		req, _ := http.NewRequest(http.MethodPost, e.base+path, strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		res, err := http.DefaultClient.Do(req)
+		res, err := e.client(nil).Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -578,5 +622,223 @@ func TestCataloguesHaveEveryKey(t *testing.T) {
 	e.post(t, "/lang", url.Values{"lang": {"hi"}, "back": {"/"}})
 	if body := e.getOK(t, "/enrol"); !strings.Contains(body, "परिवार का नामांकन") || !strings.Contains(body, `lang="hi"`) {
 		t.Errorf("the Hindi form has no Hindi labels")
+	}
+}
+
+// pageForm is what a browser without the script sends from page: every
+// input's and selected option's value, the consent box ticked.
+func pageForm(page string) url.Values {
+	f := url.Values{}
+	for _, m := range regexp.MustCompile(`<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"`).FindAllStringSubmatch(page, -1) {
+		f.Set(m[1], html.UnescapeString(m[2]))
+	}
+	for _, m := range regexp.MustCompile(`<select[^>]*name="([^"]+)"[\s\S]*?<option value="([^"]*)" selected>`).FindAllStringSubmatch(page, -1) {
+		f.Set(m[1], m[2])
+	}
+	f.Set("consent.given", "yes")
+	f.Set("action", "save")
+	return f
+}
+
+// enrol saves form as a new household and returns it as stored.
+func (e *env) enrol(t *testing.T, form url.Values) *surveyor.HouseholdView {
+	t.Helper()
+	if res, body := e.post(t, "/enrol", form); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("enrol: %d\n%s", res.StatusCode, body)
+	}
+	return e.household(t, form.Get("id"))
+}
+
+func (e *env) household(t *testing.T, id string) *surveyor.HouseholdView {
+	t.Helper()
+	v, err := e.st.Household(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// anotherAadhaar is a valid Aadhaar number other than goodAadhaar.
+func anotherAadhaar(t *testing.T) string {
+	for d := '0'; d <= '9'; d++ {
+		if n := "49911866524" + string(d); schema.AadhaarValid(n) {
+			return n
+		}
+	}
+	t.Fatal("no valid Aadhaar number")
+	return ""
+}
+
+func TestEditKeepsEstimatedDOB(t *testing.T) {
+	e := newEnv(t, nil)
+	before := e.enrol(t, household())
+	if p := before.Members[1].DOBPrecision; p != schema.PrecisionEstimated {
+		t.Fatalf("member enrolled with an age: precision %q", p)
+	}
+	// The edit page sent as shown, with only the address changed.
+	form := pageForm(e.getOK(t, "/households/"+before.ID+"/edit"))
+	form.Set("address.line1", "House 12A, Gali 4")
+	if res, body := e.post(t, "/households/"+before.ID, form); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("edit: %d\n%s", res.StatusCode, body)
+	}
+	after := e.household(t, before.ID)
+	if after.Address.Line1 != "House 12A, Gali 4" {
+		t.Fatalf("address not saved: %q", after.Address.Line1)
+	}
+	for i, m := range after.Members {
+		b := before.Members[i]
+		if m.DOB != b.DOB || m.DOBPrecision != b.DOBPrecision || m.Version != b.Version {
+			t.Errorf("member %d: dob %s %s v%d, was %s %s v%d: an address edit changed it",
+				i, m.DOB, m.DOBPrecision, m.Version, b.DOB, b.DOBPrecision, b.Version)
+		}
+	}
+	// A typed date is still a typed date.
+	form.Set("members[1].dob", "1984")
+	if res, body := e.post(t, "/households/"+before.ID, form); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("edit: %d\n%s", res.StatusCode, body)
+	}
+	if m := e.household(t, before.ID).Members[1]; m.DOB != "1984" || m.DOBPrecision != schema.PrecisionYear {
+		t.Errorf("a typed year: %s %s, want 1984 year", m.DOB, m.DOBPrecision)
+	}
+}
+
+func TestEditDraftAadhaarMustBeRetyped(t *testing.T) {
+	e := newEnv(t, nil)
+	other := anotherAadhaar(t)
+	v := e.enrol(t, household())
+	// The worker corrects the head's Aadhaar; the draft is saved as typed.
+	form := pageForm(e.getOK(t, "/households/"+v.ID+"/edit"))
+	form.Set("draft_id", "D1")
+	form.Set("mode", "edit")
+	form.Set("members[0].aadhaar", other)
+	if res, body := e.post(t, "/api/draft", form); res.StatusCode != http.StatusOK {
+		t.Fatalf("draft: %d %s", res.StatusCode, body)
+	}
+	// Restored, the draft does not call its last 4 digits "on file": it
+	// asks for the number again.
+	page := e.getOK(t, "/households/"+v.ID+"/edit?draft=D1")
+	last4 := other[8:]
+	if strings.Contains(page, "On file: ending "+last4) {
+		t.Errorf("the restored draft shows the corrected number as on file")
+	}
+	if !strings.Contains(page, "you had typed one ending "+last4) {
+		t.Errorf("the restored draft does not ask for the corrected number again")
+	}
+	// Saved without typing it: refused at the field, the old number kept.
+	restored := pageForm(page)
+	if restored.Get("members[0].aadhaar") != "" {
+		t.Fatalf("the restored draft holds the Aadhaar number")
+	}
+	res, body := e.post(t, "/households/"+v.ID, restored)
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "must be typed again") {
+		t.Fatalf("save without the corrected number: %d, want 422 asking for it", res.StatusCode)
+	}
+	if got := e.household(t, v.ID).Members[0].AadhaarLast4; got != goodAadhaar[8:] {
+		t.Fatalf("last 4 now %s", got)
+	}
+	// Typed again, it is saved.
+	restored.Set("members[0].aadhaar", other)
+	if res, body := e.post(t, "/households/"+v.ID, restored); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save with the corrected number: %d\n%s", res.StatusCode, body)
+	}
+	if got := e.household(t, v.ID).Members[0].AadhaarLast4; got != last4 {
+		t.Errorf("last 4 now %s, want %s", got, last4)
+	}
+}
+
+func TestLateDraftAfterSave(t *testing.T) {
+	e := newEnv(t, nil)
+	form := household()
+	v := e.enrol(t, form)
+	// The debounced autosave lands after the save: refused, no draft.
+	res, _ := e.post(t, "/api/draft", form)
+	if res.StatusCode != http.StatusConflict {
+		t.Errorf("draft of a saved household: %d, want 409", res.StatusCode)
+	}
+	if _, err := e.st.Draft(context.Background(), form.Get("draft_id")); schema.ErrorCode(err) != schema.ENOTFOUND {
+		t.Errorf("the saved household's draft came back: %v", err)
+	}
+	if list := e.getOK(t, "/"); strings.Contains(list, form.Get("draft_id")) {
+		t.Errorf("the list offers the saved household's draft")
+	}
+	// Back to the form's address: a fresh form with a note, no error.
+	page := e.getOK(t, "/enrol?draft="+form.Get("draft_id"))
+	if !strings.Contains(page, "no longer here") || strings.Contains(page, `value="Sita Devi"`) {
+		t.Errorf("back to the saved form's draft: no note or not a fresh form")
+	}
+	// The same form sent again: saved, nothing changed.
+	res, _ = e.post(t, "/enrol", form)
+	if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || !strings.Contains(loc, "saved="+v.ID) {
+		t.Errorf("the same form again: %d to %s", res.StatusCode, loc)
+	}
+	if again := e.household(t, v.ID); again.Version != v.Version || again.Members[2].Version != v.Members[2].Version {
+		t.Errorf("the same form again made new versions")
+	}
+	// The form sent again with a change: the change is saved, and said so.
+	form.Set("members[2].name", "Mohan Lal")
+	res, _ = e.post(t, "/enrol", form)
+	if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || !strings.Contains(loc, "edited="+v.ID) {
+		t.Fatalf("a changed form with a saved id: %d to %s", res.StatusCode, loc)
+	}
+	after := e.household(t, v.ID)
+	if after.Members[2].Name != "Mohan Lal" || len(after.Members) != 3 || after.Members[2].ID != v.Members[2].ID {
+		t.Errorf("the change was not saved to the same member: %+v", after.Members[2])
+	}
+	if list := e.getOK(t, res.Header.Get("Location")); strings.Contains(list, "Nothing changed") {
+		t.Errorf("the change is reported as nothing changed")
+	}
+}
+
+func TestBackStaysOnTheForm(t *testing.T) {
+	e := newEnv(t, nil)
+	for back, want := range map[string]string{
+		"/enrol?draft=D1":     "/enrol?draft=D1",
+		"/\t/evil.example":    "/",
+		"/\n/evil.example":    "/",
+		"/\x00/evil.example":  "/",
+		"//evil.example":      "/",
+		"/\\evil.example":     "/",
+		"http://evil.example": "/",
+		"evil.example":        "/",
+		"":                    "/",
+	} {
+		res, _ := e.post(t, "/lang", url.Values{"lang": {"en"}, "back": {back}})
+		if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || loc != want {
+			t.Errorf("back %q: %d to %q, want %q", back, res.StatusCode, loc, want)
+		}
+		res, _ = e.post(t, "/drafts/D1/discard", url.Values{"back": {back}})
+		if want == "/" {
+			want = "/enrol"
+		}
+		if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || loc != want {
+			t.Errorf("discard, back %q: %d to %q, want %q", back, res.StatusCode, loc, want)
+		}
+	}
+}
+
+func TestEditSentTwiceSaysSaved(t *testing.T) {
+	e := newEnv(t, nil)
+	v := e.enrol(t, household())
+	form := pageForm(e.getOK(t, "/households/"+v.ID+"/edit"))
+	form.Set("address.line1", "House 14, Gali 4")
+	var locs []string
+	for range 2 {
+		res, body := e.post(t, "/households/"+v.ID, form)
+		if res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("edit: %d\n%s", res.StatusCode, body)
+		}
+		locs = append(locs, res.Header.Get("Location"))
+	}
+	if locs[0] != locs[1] {
+		t.Errorf("the same edit sent twice: %s then %s", locs[0], locs[1])
+	}
+	if list := e.getOK(t, locs[1]); strings.Contains(list, "Nothing changed") {
+		t.Errorf("the second send of a saved edit says nothing changed")
+	}
+	// A page opened again and saved without a change still says so.
+	form = pageForm(e.getOK(t, "/households/"+v.ID+"/edit"))
+	res, _ := e.post(t, "/households/"+v.ID, form)
+	if !strings.Contains(res.Header.Get("Location"), "changed=0") {
+		t.Errorf("an unchanged edit: %s", res.Header.Get("Location"))
 	}
 }

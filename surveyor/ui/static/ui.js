@@ -26,10 +26,15 @@
 
 	function debounce(fn, ms) {
 		var t = null;
-		return function () {
+		var d = function () {
 			clearTimeout(t);
 			t = setTimeout(fn, ms);
 		};
+		d.cancel = function () {
+			clearTimeout(t);
+			t = null;
+		};
+		return d;
 	}
 
 	// Language switch: come back to the same page.
@@ -201,7 +206,11 @@
 	// Drafts: what is typed, kept as it is typed (the server strips
 	// Aadhaar numbers before the store sees them).
 	var draftStatus = document.getElementById("draft-status");
+	var submitted = false;
 	function saveDraft() {
+		if (submitted) {
+			return; // the form is being saved: its draft goes with it
+		}
 		post("/api/draft", data()).then(function (r) {
 			return r.json().then(function (b) { return { ok: r.ok, body: b }; });
 		}).then(function (res) {
@@ -290,6 +299,14 @@
 
 	form.addEventListener("submit", function () {
 		showAll = true;
+		// A draft saved after the household would bring it back.
+		submitted = true;
+		draftSoon.cancel();
+	});
+	window.addEventListener("pageshow", function (e) {
+		if (e.persisted) {
+			submitted = false; // back to this page from the cache: still a form
+		}
 	});
 
 	// Aadhaar: shown masked once typed, in full again while it has focus.
