@@ -178,6 +178,48 @@ func (s *Store) queueCard(ctx context.Context, tx *txn, person, now string) (str
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) + 1 FROM cards WHERE person_id = ?`, person).Scan(&version); err != nil {
 		return "", err
 	}
+	serial, err := s.insertCard(ctx, tx, person, healthID, &r, &h, version, now)
+	if err != nil {
+		return "", err
+	}
+	return serial, s.notifyPerson(ctx, tx, person, now)
+}
+
+// enrolment is a resident as stored, decoded: the one resident of a
+// person the matcher has just made.
+type enrolment struct {
+	resident string // its id
+	device   string // the laptop that enrolled it
+	r        *schema.Resident
+	h        *schema.Household
+}
+
+// queueFirstCard is queueCard for a person just created with the one
+// resident e, whose health ID hid was just issued: what queueCard would
+// read back is known, so it is not read again. The card is the person's
+// first (version 1) and e its only enrolment.
+func (s *Store) queueFirstCard(ctx context.Context, tx *txn, person string, hid cards.HealthID, e *enrolment, now string) (string, error) {
+	healthID := hid.Digits()
+	serial, err := s.insertCard(ctx, tx, person, healthID, e.r, e.h, 1, now)
+	if err != nil {
+		return "", err
+	}
+	// notifyPerson, for a person whose only resident is e and whose only
+	// card is the one just queued.
+	at, _ := time.Parse(timeFormat, now)
+	shown := healthID
+	if id, err := cards.ParseHealthID(healthID); err == nil {
+		shown = id.String()
+	}
+	if _, err := recordChange(ctx, tx, e.device, schema.Change{Kind: "person", RecordID: e.resident, HealthID: shown, CardStatus: CardQueued}, at); err != nil {
+		return "", err
+	}
+	return serial, nil
+}
+
+// insertCard signs and queues card version of person, made from enrolment
+// r in household h, and records the event.
+func (s *Store) insertCard(ctx context.Context, tx *txn, person, healthID string, r *schema.Resident, h *schema.Household, version int, now string) (string, error) {
 	serial, err := freshSerial(ctx, tx)
 	if err != nil {
 		return "", err
@@ -217,7 +259,7 @@ func (s *Store) queueCard(ctx context.Context, tx *txn, person, now string) (str
 	if err := appendEvent(ctx, tx, EventCardIssued, person, eventData{Serial: serial, Version: version}, now); err != nil {
 		return "", err
 	}
-	return serial, s.notifyPerson(ctx, tx, person, now)
+	return serial, nil
 }
 
 // revokeCards revokes every valid card of person.

@@ -15,14 +15,20 @@ import (
 // person without what it should have got, or a card valid that should not be.
 
 // personCreated issues a new person's health ID and queues its first card.
-func (s *Store) personCreated(ctx context.Context, tx *txn, person, now string) error {
-	if _, err := issueHealthID(ctx, tx, person, now); err != nil {
+// e, when not nil, is the person's one resident (see createPerson).
+func (s *Store) personCreated(ctx context.Context, tx *txn, person, now string, e *enrolment) error {
+	hid, err := issueHealthID(ctx, tx, person, now)
+	if err != nil {
 		return err
 	}
 	if err := appendEvent(ctx, tx, EventPersonCreated, person, eventData{}, now); err != nil {
 		return err
 	}
-	_, err := s.queueCard(ctx, tx, person, now)
+	if e != nil {
+		_, err = s.queueFirstCard(ctx, tx, person, hid, e, now)
+		return err
+	}
+	_, err = s.queueCard(ctx, tx, person, now)
 	return err
 }
 

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -9,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -21,7 +23,18 @@ const personsTerm = "#persons"
 
 // featureCacheSize bounds the cache of candidates' features: enough for
 // the active part of a big registry, small enough for a server's memory.
+// The cache keeps two generations of half this size each: when the newer
+// fills, the older is dropped, and an entry found in the older moves to
+// the newer, so hot candidates stay while cold ones age out.
 const featureCacheSize = 200_000
+
+// blockSizeCacheSize bounds the remembered sizes of full blocking-key
+// blocks (see matcher.blocks).
+const blockSizeCacheSize = 1_000_000
+
+// blockSizeCap is how far a block is counted: enough to order the rare
+// keys exactly and put the common ones last.
+const blockSizeCap = 120
 
 // matcher is the store's matching state: the model in use and a cache of
 // residents' features, so scoring a candidate does not decode its JSON
@@ -30,7 +43,16 @@ type matcher struct {
 	mu    sync.Mutex
 	model *match.Model
 	opt   match.MatcherOptions
-	cache map[string]cachedFeatures
+	cache map[string]cachedFeatures // the newer generation
+	old   map[string]cachedFeatures // the older generation
+	// blocks remembers, for keys whose block had filled perKey when
+	// looked up, the number of residents stored under the key counted up
+	// to blockSizeCap: the matcher keeps it exact as it inserts and deletes
+	// keys, so a lookup need not count the block again. It is dropped
+	// whenever it may have missed a change: a failed transaction, or a
+	// commit by another connection (dataVersion).
+	blocks      map[string]int
+	dataVersion int64
 	// observe, when set (benchmarks), hears each household's matching time
 	// and how many residents it decided.
 	observe func(d time.Duration, residents int)
@@ -71,6 +93,8 @@ func (s *Store) Model() *match.Model {
 func (s *Store) loadModel(ctx context.Context) error {
 	s.match.opt = match.MatcherOptions{}
 	s.match.cache = make(map[string]cachedFeatures)
+	s.match.old = nil
+	s.match.blocks = make(map[string]int)
 	var body string
 	err := s.db.QueryRowContext(ctx, `SELECT model FROM match_models ORDER BY id DESC LIMIT 1`).Scan(&body)
 	switch {
@@ -118,6 +142,11 @@ type pendingResident struct {
 	person      string
 	fingerprint string
 	household   string
+	device      string
+	// resident and home are the decoded resident and household, set for
+	// those the matcher decides: a new person's first card is made from them.
+	resident *schema.Resident
+	home     *schema.Household
 }
 
 // MatchPending matches up to limit residents that arrived or changed since
@@ -134,6 +163,16 @@ func (s *Store) MatchPending(ctx context.Context, limit int) (MatchReport, error
 		return rep, fmt.Errorf("match: %w", err)
 	}
 	defer tx.Rollback()
+	committed := false
+	defer func() {
+		if !committed {
+			// The block sizes may count keys this transaction wrote.
+			clear(s.match.blocks)
+		}
+	}()
+	if err := s.match.checkDataVersion(ctx, tx); err != nil {
+		return rep, fmt.Errorf("match: %w", err)
+	}
 	pending, err := pendingResidents(ctx, tx, limit)
 	if err != nil {
 		return rep, fmt.Errorf("match: %w", err)
@@ -158,12 +197,28 @@ func (s *Store) MatchPending(ctx context.Context, limit int) (MatchReport, error
 	if err := tx.Commit(); err != nil {
 		return rep, fmt.Errorf("match: commit: %w", err)
 	}
+	committed = true
 	return rep, nil
+}
+
+// checkDataVersion drops the remembered block sizes when another
+// connection (another process) committed since the matcher last looked:
+// it may have changed match_keys behind the matcher's back.
+func (m *matcher) checkDataVersion(ctx context.Context, tx *txn) error {
+	var v int64
+	if err := tx.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&v); err != nil {
+		return err
+	}
+	if v != m.dataVersion {
+		clear(m.blocks)
+		m.dataVersion = v
+	}
+	return nil
 }
 
 func pendingResidents(ctx context.Context, tx *txn, limit int) ([]pendingResident, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT r.rowid, r.id, COALESCE(r.household_id, ''), r.deleted, r.version, r.data,
-			COALESCE(r.person_id, ''), COALESCE(r.match_fingerprint, ''), COALESCE(h.data, '{}')
+			COALESCE(r.person_id, ''), COALESCE(r.match_fingerprint, ''), COALESCE(h.data, '{}'), r.device_id
 		FROM residents r LEFT JOIN households h ON h.id = r.household_id
 		WHERE r.match_state = 'pending' ORDER BY r.rowid LIMIT ?`, limit)
 	if err != nil {
@@ -173,7 +228,7 @@ func pendingResidents(ctx context.Context, tx *txn, limit int) ([]pendingResiden
 	var out []pendingResident
 	for rows.Next() {
 		var p pendingResident
-		if err := rows.Scan(&p.seq, &p.id, &p.householdID, &p.deleted, &p.version, &p.data, &p.person, &p.fingerprint, &p.household); err != nil {
+		if err := rows.Scan(&p.seq, &p.id, &p.householdID, &p.deleted, &p.version, &p.data, &p.person, &p.fingerprint, &p.household, &p.device); err != nil {
 			return nil, err
 		}
 		out = append(out, p)
@@ -191,7 +246,7 @@ func (s *Store) matchGroup(ctx context.Context, tx *txn, group []pendingResident
 		if p.deleted {
 			// A removed member leaves the index; its person keeps the
 			// residents it has, and history keeps the rest.
-			if _, err := tx.ExecContext(ctx, `DELETE FROM match_keys WHERE resident_id = ?`, p.id); err != nil {
+			if err := s.match.deleteKeys(ctx, tx, p.id); err != nil {
 				return rep, err
 			}
 			if err := markMatched(ctx, tx, p.id, ""); err != nil {
@@ -205,7 +260,7 @@ func (s *Store) matchGroup(ctx context.Context, tx *txn, group []pendingResident
 			rep.Removed++
 			continue
 		}
-		f, fp, err := residentFeatures(p.data, p.household)
+		f, fp, r, h, err := decodeResident(p.data, p.household)
 		if err != nil {
 			return rep, err
 		}
@@ -218,11 +273,12 @@ func (s *Store) matchGroup(ctx context.Context, tx *txn, group []pendingResident
 			continue
 		}
 		if p.person != "" {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM match_keys WHERE resident_id = ?`, p.id); err != nil {
+			if err := s.match.deleteKeys(ctx, tx, p.id); err != nil {
 				return rep, err
 			}
 		}
 		p.fingerprint = fp
+		p.resident, p.home = r, h
 		todo = append(todo, p)
 		feats = append(feats, *f)
 	}
@@ -230,6 +286,9 @@ func (s *Store) matchGroup(ctx context.Context, tx *txn, group []pendingResident
 		return rep, nil
 	}
 	reg := &sqlRegistry{ctx: ctx, tx: tx, m: &s.match}
+	if err := reg.prefetchTerms(feats); err != nil {
+		return rep, err
+	}
 	if len(todo) == 1 {
 		reg.self = todo[0].person
 	}
@@ -292,7 +351,7 @@ func (s *Store) applyDecision(ctx context.Context, tx *txn, p pendingResident, f
 		}
 	case person == "":
 		var err error
-		if person, err = s.createPerson(ctx, tx, p.id, "new", now); err != nil {
+		if person, err = s.createPerson(ctx, tx, p.id, "new", now, p.enrolment()); err != nil {
 			return err
 		}
 	default:
@@ -313,8 +372,16 @@ func (s *Store) applyDecision(ctx context.Context, tx *txn, p pendingResident, f
 		}
 	}
 	for _, k := range match.BlockingKeys(f) {
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO match_keys (key, seq, resident_id) VALUES (?, ?, ?)`, k, p.seq, p.id); err != nil {
+		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO match_keys (key, seq, resident_id) VALUES (?, ?, ?)`, k, p.seq, p.id)
+		if err != nil {
 			return err
+		}
+		if n, ok := s.match.blocks[k]; ok && n < blockSizeCap {
+			if added, err := res.RowsAffected(); err != nil {
+				delete(s.match.blocks, k)
+			} else {
+				s.match.blocks[k] = min(n+int(added), blockSizeCap)
+			}
 		}
 	}
 	if err := addPersonTerms(ctx, tx, person, match.FrequencyKeys(f)); err != nil {
@@ -352,7 +419,7 @@ func (s *Store) recheckPerson(ctx context.Context, tx *txn, p pendingResident, f
 	case best == nil:
 		return person, nil
 	case m.Decide(best) == match.OutcomeNew:
-		fresh, err := s.createPerson(ctx, tx, p.id, "new", now)
+		fresh, err := s.createPerson(ctx, tx, p.id, "new", now, p.enrolment())
 		if err != nil {
 			return person, err
 		}
@@ -375,30 +442,81 @@ func markMatched(ctx context.Context, tx *txn, id, fingerprint string) error {
 // matching compares, and a fingerprint of what matching looks at, so a new
 // version that changes none of it is not matched again.
 func residentFeatures(residentJSON, householdJSON string) (*match.Features, string, error) {
+	f, fp, _, _, err := decodeResident(residentJSON, householdJSON)
+	return f, fp, err
+}
+
+// decodeResident is residentFeatures that also returns the decoded
+// resident and household, as stored.
+func decodeResident(residentJSON, householdJSON string) (*match.Features, string, *schema.Resident, *schema.Household, error) {
 	var r schema.Resident
 	if err := json.Unmarshal([]byte(residentJSON), &r); err != nil {
-		return nil, "", fmt.Errorf("decode resident: %w", err)
+		return nil, "", nil, nil, fmt.Errorf("decode resident: %w", err)
 	}
 	var h schema.Household
 	if err := json.Unmarshal([]byte(householdJSON), &h); err != nil {
-		return nil, "", fmt.Errorf("decode household: %w", err)
+		return nil, "", nil, nil, fmt.Errorf("decode household: %w", err)
 	}
+	stored := h
 	h.ID = r.HouseholdID
 	f := match.NewFeatures(&r, &h)
 	sum := sha256.New()
+	id := r.ID
 	r.ID = ""
 	json.NewEncoder(sum).Encode(struct {
 		R schema.Resident
 		A schema.Address
 	}{r, h.Address})
-	return &f, hex.EncodeToString(sum.Sum(nil)[:16]), nil
+	r.ID = id
+	return &f, hex.EncodeToString(sum.Sum(nil)[:16]), &r, &stored, nil
+}
+
+// enrolment is what a new person's first card is made from: this
+// resident, the person's only one.
+func (p *pendingResident) enrolment() *enrolment {
+	if p.resident == nil || p.home == nil {
+		return nil
+	}
+	return &enrolment{resident: p.id, device: p.device, r: p.resident, h: p.home}
+}
+
+// lookup returns id's cached features if they are of version.
+func (m *matcher) lookup(id string, version int64) (*match.Features, bool) {
+	if c, ok := m.cache[id]; ok {
+		return c.f, c.version == version
+	}
+	if c, ok := m.old[id]; ok && c.version == version {
+		m.remember(id, version, c.f)
+		return c.f, true
+	}
+	return nil, false
 }
 
 func (m *matcher) remember(id string, version int64, f *match.Features) {
-	if len(m.cache) >= featureCacheSize {
-		clear(m.cache)
+	if _, ok := m.cache[id]; !ok && len(m.cache) >= featureCacheSize/2 {
+		m.old = m.cache
+		m.cache = make(map[string]cachedFeatures, featureCacheSize/2)
 	}
 	m.cache[id] = cachedFeatures{version: version, f: f}
+}
+
+// deleteKeys takes a resident out of the blocking index, keeping the
+// remembered block sizes exact.
+func (m *matcher) deleteKeys(ctx context.Context, tx *txn, resident string) error {
+	rows, err := tx.QueryContext(ctx, `DELETE FROM match_keys WHERE resident_id = ? RETURNING key`, resident)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return err
+		}
+		// The count was capped: one fewer than the cap may be more.
+		delete(m.blocks, k)
+	}
+	return rows.Err()
 }
 
 // sqlRegistry is match.Registry over the store's tables, inside the
@@ -418,26 +536,82 @@ func (r *sqlRegistry) Candidates(f *match.Features, perKey, limit int) ([]match.
 	// common one (a pincode and "kumar"). Block sizes are counted up to a
 	// cap of 120, which orders the rare ones exactly and the common ones
 	// last, without scanning a common block of a big registry whole.
-	type block struct {
-		ids  []string
-		size int
+	keys := match.LookupKeys(f)
+	if len(keys) == 0 {
+		return nil, nil
 	}
-	var blocks []block
-	for _, k := range match.LookupKeys(f) {
-		ids, err := queryStrings(r.ctx, r.tx, `SELECT resident_id FROM match_keys WHERE key = ? ORDER BY seq DESC LIMIT ?`, k, perKey)
-		if err != nil {
+	list, err := json.Marshal(keys)
+	if err != nil {
+		return nil, err
+	}
+	// One statement for every key: the perKey most recent residents under
+	// each, found by one index range scan per key from the perKey-th most
+	// recent seq up. Rows are put in order here, not sorted by SQLite.
+	rows, err := r.tx.QueryContext(r.ctx, `SELECT j.key, m.seq, m.resident_id FROM json_each(?1) j
+		JOIN match_keys m ON m.key = j.value AND m.seq >= COALESCE(
+			(SELECT seq FROM match_keys WHERE key = j.value ORDER BY seq DESC LIMIT 1 OFFSET ?2 - 1), -9223372036854775808)`,
+		string(list), perKey)
+	if err != nil {
+		return nil, err
+	}
+	type entry struct {
+		seq int64
+		id  string
+	}
+	type block struct {
+		key     string
+		entries []entry
+		ids     []string
+		size    int
+	}
+	all := make([]block, len(keys))
+	for rows.Next() {
+		var i int
+		var e entry
+		if err := rows.Scan(&i, &e.seq, &e.id); err != nil {
+			rows.Close()
 			return nil, err
 		}
-		if len(ids) == 0 {
+		if i < 0 || i >= len(keys) {
+			rows.Close()
+			return nil, fmt.Errorf("candidates: key index %d out of range", i)
+		}
+		all[i].entries = append(all[i].entries, e)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	blocks := all[:0]
+	for i := range all {
+		b := all[i]
+		if len(b.entries) == 0 {
 			continue
 		}
-		size := len(ids)
-		if size == perKey {
-			if err := r.tx.QueryRowContext(r.ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM match_keys WHERE key = ? LIMIT 120)`, k).Scan(&size); err != nil {
-				return nil, err
-			}
+		slices.SortFunc(b.entries, func(x, y entry) int { return cmp.Compare(y.seq, x.seq) })
+		b.key = keys[i]
+		b.ids = make([]string, len(b.entries))
+		for k, e := range b.entries {
+			b.ids[k] = e.id
 		}
-		blocks = append(blocks, block{ids, size})
+		blocks = append(blocks, b)
+	}
+	for i := range blocks {
+		b := &blocks[i]
+		b.size = len(b.ids)
+		if b.size < perKey {
+			continue
+		}
+		if n, ok := r.m.blocks[b.key]; ok {
+			b.size = n
+			continue
+		}
+		if err := r.tx.QueryRowContext(r.ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM match_keys WHERE key = ? LIMIT 120)`, b.key).Scan(&b.size); err != nil {
+			return nil, err
+		}
+		if len(r.m.blocks) < blockSizeCacheSize {
+			r.m.blocks[b.key] = b.size
+		}
 	}
 	slices.SortStableFunc(blocks, func(x, y block) int { return x.size - y.size })
 	seen := map[string]bool{f.ID: true}
@@ -450,48 +624,147 @@ func (r *sqlRegistry) Candidates(f *match.Features, perKey, limit int) ([]match.
 			}
 		}
 	}
-	out := make([]match.Candidate, 0, len(ids))
-	for _, id := range ids {
-		c, ok, err := r.candidate(f.ID, id)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			out = append(out, c)
-		}
-	}
-	return out, nil
+	return r.candidates(f.ID, ids)
 }
 
 // candidate loads one candidate, leaving out residents removed since they
 // were indexed, the re-matched resident's own person, and pairs a
 // supervisor has said are different people.
 func (r *sqlRegistry) candidate(self, id string) (match.Candidate, bool, error) {
-	var version int64
-	var person sql.NullString
-	var deleted, different bool
-	err := r.tx.QueryRowContext(r.ctx, `SELECT version, person_id, deleted,
-			EXISTS (SELECT 1 FROM review_tasks WHERE pair = ? AND status = 'different')
-		FROM residents WHERE id = ?`, pairKey(self, id), id).Scan(&version, &person, &deleted, &different)
-	if errors.Is(err, sql.ErrNoRows) || deleted || different || !person.Valid || (r.self != "" && person.String == r.self) {
-		return match.Candidate{}, false, nil
+	out, err := r.candidates(self, []string{id})
+	if err != nil || len(out) == 0 {
+		return match.Candidate{}, false, err
 	}
+	return out[0], true, nil
+}
+
+// candidates loads candidates as candidate does, in the order of ids, in
+// one statement: the data of those whose features are not cached at their
+// current version comes with it.
+func (r *sqlRegistry) candidates(self string, ids []string) ([]match.Candidate, error) {
+	if len(ids) == 0 {
+		return []match.Candidate{}, nil
+	}
+	// [[id, cached version or -1], ...]
+	list := make([]byte, 0, len(ids)*40)
+	list = append(list, '[')
+	for i, id := range ids {
+		if i > 0 {
+			list = append(list, ',')
+		}
+		q, err := json.Marshal(id)
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, '[')
+		list = append(list, q...)
+		list = append(list, ',')
+		version := int64(-1)
+		if c, ok := r.m.cache[id]; ok {
+			version = c.version
+		} else if c, ok := r.m.old[id]; ok {
+			version = c.version
+		}
+		list = strconv.AppendInt(list, version, 10)
+		list = append(list, ']')
+	}
+	list = append(list, ']')
+	rows, err := r.tx.QueryContext(r.ctx, `SELECT j.key, r.id, r.version, r.person_id, r.deleted,
+			EXISTS (SELECT 1 FROM review_tasks WHERE status = 'different'
+				AND pair = CASE WHEN ?2 > r.id THEN r.id || '|' || ?2 ELSE ?2 || '|' || r.id END),
+			CASE WHEN r.version = j.value ->> 1 THEN NULL ELSE r.data END,
+			CASE WHEN r.version = j.value ->> 1 THEN NULL ELSE COALESCE((SELECT h.data FROM households h WHERE h.id = r.household_id), '{}') END
+		FROM json_each(?1) j JOIN residents r ON r.id = j.value ->> 0`, string(list), self)
 	if err != nil {
-		return match.Candidate{}, false, err
+		return nil, err
 	}
-	if c, ok := r.m.cache[id]; ok && c.version == version {
-		return match.Candidate{Features: c.f, Person: person.String}, true, nil
+	defer rows.Close()
+	// Rows come in any order; candidates are returned in the order of ids.
+	type found struct {
+		i int
+		c match.Candidate
 	}
-	var rdata, hdata string
-	if err := r.tx.QueryRowContext(r.ctx, `SELECT r.data, COALESCE(h.data, '{}') FROM residents r LEFT JOIN households h ON h.id = r.household_id WHERE r.id = ?`, id).Scan(&rdata, &hdata); err != nil {
-		return match.Candidate{}, false, err
+	var got []found
+	for rows.Next() {
+		var i int
+		var id string
+		var version int64
+		var person, rdata, hdata sql.NullString
+		var deleted, different bool
+		if err := rows.Scan(&i, &id, &version, &person, &deleted, &different, &rdata, &hdata); err != nil {
+			return nil, err
+		}
+		if deleted || different || !person.Valid || (r.self != "" && person.String == r.self) {
+			continue
+		}
+		if i < 0 || i >= len(ids) {
+			return nil, fmt.Errorf("candidates: index %d out of range", i)
+		}
+		if f, ok := r.m.lookup(id, version); ok {
+			got = append(got, found{i, match.Candidate{Features: f, Person: person.String}})
+			continue
+		}
+		if !rdata.Valid || !hdata.Valid {
+			// Cached when asked, evicted since: read it again.
+			if err := r.tx.QueryRowContext(r.ctx, `SELECT r.data, COALESCE(h.data, '{}') FROM residents r LEFT JOIN households h ON h.id = r.household_id WHERE r.id = ?`, id).Scan(&rdata, &hdata); err != nil {
+				return nil, err
+			}
+		}
+		f, _, err := residentFeatures(rdata.String, hdata.String)
+		if err != nil {
+			return nil, err
+		}
+		r.m.remember(id, version, f)
+		got = append(got, found{i, match.Candidate{Features: f, Person: person.String}})
 	}
-	f, _, err := residentFeatures(rdata, hdata)
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(got, func(x, y found) int { return x.i - y.i })
+	out := make([]match.Candidate, len(got))
+	for k := range got {
+		out[k] = got[k].c
+	}
+	return out, nil
+}
+
+// prefetchTerms reads in one statement the term counts that scoring a
+// household's members will ask for, into the transaction's term cache.
+func (r *sqlRegistry) prefetchTerms(feats []match.Features) error {
+	terms := []string{personsTerm}
+	for i := range feats {
+		terms = append(terms, match.FrequencyKeys(&feats[i])...)
+	}
+	if r.tx.terms == nil {
+		r.tx.terms = make(map[string]int)
+	}
+	todo := terms[:0]
+	for _, t := range terms {
+		if _, ok := r.tx.terms[t]; !ok {
+			todo = append(todo, t)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	list, err := json.Marshal(todo)
 	if err != nil {
-		return match.Candidate{}, false, err
+		return err
 	}
-	r.m.remember(id, version, f)
-	return match.Candidate{Features: f, Person: person.String}, true, nil
+	rows, err := r.tx.QueryContext(r.ctx, `SELECT j.value, COALESCE(t.n, 0) FROM json_each(?) j LEFT JOIN match_terms t ON t.term = j.value`, string(list))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var term string
+		var n int
+		if err := rows.Scan(&term, &n); err != nil {
+			return err
+		}
+		r.tx.terms[term] = n
+	}
+	return rows.Err()
 }
 
 // sqlFrequencies is match.Frequencies over match_terms.

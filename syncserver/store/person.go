@@ -12,8 +12,10 @@ import (
 )
 
 // createPerson makes a new active person for resident, which joins it by
-// link (new, manual), and gives the person what a new person gets.
-func (s *Store) createPerson(ctx context.Context, tx *txn, resident, link, now string) (string, error) {
+// link (new, manual), and gives the person what a new person gets. e, when
+// the caller has it (the matcher), is the resident as stored, not deleted:
+// the person's first card is made from it without reading it again.
+func (s *Store) createPerson(ctx context.Context, tx *txn, resident, link, now string, e *enrolment) (string, error) {
 	id := schema.NewID()
 	if _, err := tx.ExecContext(ctx, `INSERT INTO persons (id, status, created_at, updated_at) VALUES (?, 'active', ?, ?)`, id, now, now); err != nil {
 		return "", fmt.Errorf("create person: %w", err)
@@ -24,7 +26,10 @@ func (s *Store) createPerson(ctx context.Context, tx *txn, resident, link, now s
 	if err := bumpTerm(ctx, tx, personsTerm, 1); err != nil {
 		return "", err
 	}
-	if err := s.personCreated(ctx, tx, id, now); err != nil {
+	if e != nil && e.resident != resident {
+		e = nil
+	}
+	if err := s.personCreated(ctx, tx, id, now, e); err != nil {
 		return "", fmt.Errorf("create person %s: %w", id, err)
 	}
 	return id, nil
@@ -285,7 +290,7 @@ func (s *Store) unlinkResident(ctx context.Context, tx *txn, resident, by, now s
 	if alone {
 		return UnmergeResult{}, &schema.Error{Code: schema.ECONFLICT, Message: fmt.Sprintf("resident %s is the only resident of its person: nothing to unmerge", resident)}
 	}
-	fresh, err := s.createPerson(ctx, tx, resident, "manual", now)
+	fresh, err := s.createPerson(ctx, tx, resident, "manual", now, nil)
 	if err != nil {
 		return UnmergeResult{}, err
 	}
