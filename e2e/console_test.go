@@ -60,11 +60,19 @@ type screenshots struct {
 
 func newScreenshots(t *testing.T) *screenshots {
 	t.Helper()
-	dir := os.Getenv("CONSOLE_SCREENSHOTS")
+	return keepScreenshots(t, "CONSOLE_SCREENSHOTS", "doorstep-console-screenshots", "each console page")
+}
+
+// keepScreenshots makes the folders a browser test's screenshots go to:
+// the folder env names, or a temp dir of the test, and a copy in
+// $TMPDIR/keep that outlives the test so a person can look.
+func keepScreenshots(t *testing.T, env, keep, what string) *screenshots {
+	t.Helper()
+	dir := os.Getenv(env)
 	if dir == "" {
 		dir = filepath.Join(t.TempDir(), "screenshots")
 	}
-	keep := filepath.Join(os.TempDir(), "doorstep-console-screenshots")
+	keep = filepath.Join(os.TempDir(), keep)
 	if err := os.RemoveAll(keep); err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +85,7 @@ func newScreenshots(t *testing.T) *screenshots {
 			t.Fatal(err)
 		}
 	}
-	t.Logf("screenshots of each console page: %s", strings.Join(s.dirs, " and "))
+	t.Logf("screenshots of %s: %s", what, strings.Join(s.dirs, " and "))
 	return s
 }
 

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -81,25 +80,7 @@ func (u *surveyorUI) base() string { return u.url[:strings.Index(u.url, "/?k=")]
 // $TMPDIR/doorstep-surveyor-ui-screenshots that outlives the test.
 func newUIScreenshots(t *testing.T) *screenshots {
 	t.Helper()
-	dir := os.Getenv("SURVEYOR_UI_SCREENSHOTS")
-	if dir == "" {
-		dir = filepath.Join(t.TempDir(), "screenshots")
-	}
-	keep := filepath.Join(os.TempDir(), "doorstep-surveyor-ui-screenshots")
-	if err := os.RemoveAll(keep); err != nil {
-		t.Fatal(err)
-	}
-	s := &screenshots{dirs: []string{dir}}
-	if filepath.Clean(keep) != filepath.Clean(dir) {
-		s.dirs = append(s.dirs, keep)
-	}
-	for _, d := range s.dirs {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Logf("screenshots of each step of the survey form: %s", strings.Join(s.dirs, " and "))
-	return s
+	return keepScreenshots(t, "SURVEYOR_UI_SCREENSHOTS", "doorstep-surveyor-ui-screenshots", "each step of the survey form")
 }
 
 // keys types into the focused element and presses keys, as a worker does.

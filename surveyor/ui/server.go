@@ -43,11 +43,6 @@ import (
 	"github.com/doorstep-health/doorstep/surveyor"
 )
 
-// contentSecurityPolicy allows only the form's own files: no inline script
-// or style, no other origin, no framing.
-const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-	"connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
-
 // Names of the secret's query parameter, the cookie it becomes and the
 // CSRF form field and header.
 const (
@@ -248,16 +243,9 @@ func (s *Server) routes() {
 // ServeHTTP sets the security headers every answer carries, admits only
 // loopback requests, then routes.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
-	h.Set("Content-Security-Policy", contentSecurityPolicy)
-	h.Set("X-Content-Type-Options", "nosniff")
 	// same-origin, not no-referrer: with no-referrer browsers send
 	// "Origin: null" on form posts, which the origin check refuses.
-	h.Set("Referrer-Policy", "same-origin")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Cross-Origin-Opener-Policy", "same-origin")
-	h.Set("Cross-Origin-Resource-Policy", "same-origin")
-	h.Set("Cache-Control", "no-store")
+	webasset.SetSecurityHeaders(w.Header(), "same-origin")
 	if !s.loopbackRequest(r) {
 		http.Error(w, "the survey form answers only on this laptop (127.0.0.1)", http.StatusForbidden)
 		return

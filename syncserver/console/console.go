@@ -33,11 +33,6 @@ import (
 // Prefix is where the console is mounted; its pages and cookie live under it.
 const Prefix = "/console"
 
-// contentSecurityPolicy allows only the console's own files: no inline
-// script or style, no other origin, no framing.
-const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-	"frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
-
 // Roles of the console's two halves (DESIGN.md §9).
 var (
 	supervisorRoles = []string{schema.RoleAdmin, schema.RoleSupervisor}
@@ -175,15 +170,7 @@ func (c *console) sessionRoutes() []route {
 // ServeHTTP sets the security headers every answer carries, pages and
 // files alike, then routes.
 func (c *console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
-	h.Set("Content-Security-Policy", contentSecurityPolicy)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Cross-Origin-Opener-Policy", "same-origin")
-	// Pages show persons' data: no cache keeps a copy. Static files
-	// override this.
-	h.Set("Cache-Control", "no-store")
+	webasset.SetSecurityHeaders(w.Header(), "no-referrer")
 	c.mux.ServeHTTP(w, r)
 }
 

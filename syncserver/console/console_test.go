@@ -21,6 +21,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/doorstep-health/doorstep/internal/webasset"
 	"github.com/doorstep-health/doorstep/schema"
 	"github.com/doorstep-health/doorstep/syncserver/store"
 )
@@ -570,7 +571,7 @@ var (
 func checkPage(t *testing.T, path string, res answer) {
 	t.Helper()
 	h := res.header
-	if got := h.Get("Content-Security-Policy"); got != contentSecurityPolicy ||
+	if got := h.Get("Content-Security-Policy"); got != webasset.ContentSecurityPolicy ||
 		!strings.Contains(got, "default-src 'self'") || !strings.Contains(got, "script-src 'self'") ||
 		!strings.Contains(got, "style-src 'self'") || !strings.Contains(got, "frame-ancestors 'none'") ||
 		strings.Contains(got, "unsafe-inline") {
