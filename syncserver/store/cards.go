@@ -207,11 +207,7 @@ func (s *Store) queueFirstCard(ctx context.Context, tx *txn, person string, hid 
 	// notifyPerson, for a person whose only resident is e and whose only
 	// card is the one just queued.
 	at, _ := time.Parse(timeFormat, now)
-	shown := healthID
-	if id, err := cards.ParseHealthID(healthID); err == nil {
-		shown = id.String()
-	}
-	if _, err := recordChange(ctx, tx, e.device, schema.Change{Kind: "person", RecordID: e.resident, HealthID: shown, CardStatus: CardQueued}, at); err != nil {
+	if _, err := recordChange(ctx, tx, e.device, schema.Change{Kind: "person", RecordID: e.resident, HealthID: hid.String(), CardStatus: CardQueued}, at); err != nil {
 		return "", err
 	}
 	return serial, nil
@@ -256,7 +252,7 @@ func (s *Store) insertCard(ctx context.Context, tx *txn, person, healthID string
 		VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)`, serial, person, healthID, version, centreOf(h.Area), string(body), c.QR, problem, now, now); err != nil {
 		return "", fmt.Errorf("queue card for %s: %w", person, err)
 	}
-	if err := appendEvent(ctx, tx, EventCardIssued, person, eventData{Serial: serial, Version: version}, now); err != nil {
+	if err := appendEvent(ctx, tx, EventCardIssued, person, healthID, eventData{Serial: serial, Version: version}, now); err != nil {
 		return "", err
 	}
 	return serial, nil
@@ -283,7 +279,7 @@ func revokeCards(ctx context.Context, tx *txn, person, reason, now string) (int6
 		return 0, fmt.Errorf("revoke cards of %s: %w", person, err)
 	}
 	for _, d := range revoked {
-		if err := appendEvent(ctx, tx, EventCardRevoked, person, d, now); err != nil {
+		if err := appendEvent(ctx, tx, EventCardRevoked, person, "", d, now); err != nil {
 			return 0, err
 		}
 	}
@@ -322,10 +318,7 @@ func (s *Store) notifyPerson(ctx context.Context, tx *txn, person, now string) e
 		return err
 	}
 	at, _ := time.Parse(timeFormat, now)
-	hid := healthID.String
-	if id, err := cards.ParseHealthID(hid); err == nil {
-		hid = id.String()
-	}
+	hid := dashed(healthID.String)
 	for _, t := range targets {
 		if _, err := recordChange(ctx, tx, t.device, schema.Change{Kind: "person", RecordID: t.resident, HealthID: hid, CardStatus: status.String}, at); err != nil {
 			return err

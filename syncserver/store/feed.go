@@ -59,16 +59,19 @@ type eventData struct {
 }
 
 // appendEvent records kind for person in tx, so the event commits or rolls
-// back with the change it reports. A person without a health ID yet (none
-// exist: IDs are issued as persons are made) has nothing to report.
-func appendEvent(ctx context.Context, tx *txn, kind, person string, d eventData, now string) error {
-	var hid string
-	err := tx.QueryRowContext(ctx, `SELECT health_id FROM health_ids WHERE person_id = ?`, person).Scan(&hid)
-	if err == sql.ErrNoRows {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("event %s for %s: %w", kind, person, err)
+// back with the change it reports. hid is the person's health ID (digits)
+// when the caller has it, "" to look it up. A person without a health ID
+// yet (none exist: IDs are issued as persons are made) has nothing to
+// report.
+func appendEvent(ctx context.Context, tx *txn, kind, person, hid string, d eventData, now string) error {
+	if hid == "" {
+		err := tx.QueryRowContext(ctx, `SELECT health_id FROM health_ids WHERE person_id = ?`, person).Scan(&hid)
+		if err == sql.ErrNoRows {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("event %s for %s: %w", kind, person, err)
+		}
 	}
 	body, err := json.Marshal(d)
 	if err != nil {

@@ -21,7 +21,7 @@ func (s *Store) personCreated(ctx context.Context, tx *txn, person, now string, 
 	if err != nil {
 		return err
 	}
-	if err := appendEvent(ctx, tx, EventPersonCreated, person, eventData{}, now); err != nil {
+	if err := appendEvent(ctx, tx, EventPersonCreated, person, hid.Digits(), eventData{}, now); err != nil {
 		return err
 	}
 	if e != nil {
@@ -35,7 +35,7 @@ func (s *Store) personCreated(ctx context.Context, tx *txn, person, now string, 
 // personUpdated reports that what the registry shows of person may have
 // changed: a resident joined it, left it, or was edited.
 func personUpdated(ctx context.Context, tx *txn, person, now string) error {
-	return appendEvent(ctx, tx, EventPersonUpdated, person, eventData{}, now)
+	return appendEvent(ctx, tx, EventPersonUpdated, person, "", eventData{}, now)
 }
 
 // personMerged revokes the merged person's card: the survivor's card
@@ -48,7 +48,7 @@ func (s *Store) personMerged(ctx context.Context, tx *txn, survivor, merged, now
 	if err := tx.QueryRowContext(ctx, `SELECT health_id FROM health_ids WHERE person_id = ?`, survivor).Scan(&into); err != nil {
 		return fmt.Errorf("merge into %s: %w", survivor, err)
 	}
-	if err := appendEvent(ctx, tx, EventPersonMerged, merged, eventData{MergedInto: into}, now); err != nil {
+	if err := appendEvent(ctx, tx, EventPersonMerged, merged, "", eventData{MergedInto: into}, now); err != nil {
 		return err
 	}
 	if err := personUpdated(ctx, tx, survivor, now); err != nil {
@@ -64,7 +64,7 @@ func (s *Store) personUnmerged(ctx context.Context, tx *txn, survivor, restored,
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM cards WHERE person_id = ? AND status != 'revoked'`, restored).Scan(&valid); err != nil {
 		return err
 	}
-	if err := appendEvent(ctx, tx, EventPersonUnmerged, restored, eventData{}, now); err != nil {
+	if err := appendEvent(ctx, tx, EventPersonUnmerged, restored, "", eventData{}, now); err != nil {
 		return err
 	}
 	if err := personUpdated(ctx, tx, survivor, now); err != nil {

@@ -395,7 +395,7 @@ func (s *Store) RevokeCard(ctx context.Context, who, reason, by string) (int64, 
 			if err := tx.QueryRowContext(ctx, `SELECT person_id, version FROM cards WHERE serial = ?`, who).Scan(&person, &d.Version); err != nil {
 				return err
 			}
-			if err := appendEvent(ctx, tx, EventCardRevoked, person, d, now); err != nil {
+			if err := appendEvent(ctx, tx, EventCardRevoked, person, "", d, now); err != nil {
 				return err
 			}
 			return s.notifyPerson(ctx, tx, person, now)
