@@ -14,6 +14,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/doorstep-health/doorstep/internal/sqlitedb"
 	"github.com/doorstep-health/doorstep/schema"
 	"github.com/doorstep-health/doorstep/surveygen"
 	"github.com/doorstep-health/doorstep/syncserver/match"
@@ -141,19 +142,11 @@ func (s *Store) Drafts(ctx context.Context) ([]Draft, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list drafts: %w", err)
 	}
-	defer rows.Close()
-	out := []Draft{}
-	for rows.Next() {
-		d, err := scanDraft(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list drafts: %w", err)
-		}
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
+	drafts, err := sqlitedb.Collect(rows, func(rows *sql.Rows) (Draft, error) { return scanDraft(rows) })
+	if err != nil {
 		return nil, fmt.Errorf("list drafts: %w", err)
 	}
-	return out, nil
+	return drafts, nil
 }
 
 func scanDraft(row interface{ Scan(...any) error }) (Draft, error) {

@@ -135,3 +135,18 @@ func applyMigration(ctx context.Context, db *sql.DB, migrations fs.FS, version i
 	}
 	return tx.Commit()
 }
+
+// Collect reads every row of rows with scan and closes rows. The result
+// is never nil, so an empty listing encodes as [] rather than null.
+func Collect[T any](rows *sql.Rows, scan func(*sql.Rows) (T, error)) ([]T, error) {
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}

@@ -2,7 +2,9 @@ package sqlitedb_test
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
+	"slices"
 	"testing"
 	"testing/fstest"
 
@@ -49,5 +51,33 @@ func TestMigrateAppliesEachMigrationOnceAndAtomically(t *testing.T) {
 
 	if err := sqlitedb.Migrate(ctx, db, fstest.MapFS{"init.sql": {Data: []byte(`SELECT 1;`)}}); err == nil {
 		t.Fatal("a migration without a number was accepted")
+	}
+}
+
+// Collect reads every row in order, and an empty result is an empty list,
+// not nil (a JSON listing shows [] rather than null).
+func TestCollect(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlitedb.Open(ctx, filepath.Join(t.TempDir(), "test.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	scan := func(rows *sql.Rows) (n int, err error) { err = rows.Scan(&n); return n, err }
+	for _, tc := range []struct {
+		query string
+		want  []int
+	}{
+		{`SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3`, []int{1, 2, 3}},
+		{`SELECT 1 WHERE 0`, []int{}},
+	} {
+		rows, err := db.QueryContext(ctx, tc.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := sqlitedb.Collect(rows, scan)
+		if err != nil || got == nil || !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %v %v, want %v", tc.query, got, err, tc.want)
+		}
 	}
 }

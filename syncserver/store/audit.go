@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/doorstep-health/doorstep/internal/sqlitedb"
 	"github.com/doorstep-health/doorstep/schema"
 )
 
@@ -85,19 +86,14 @@ func (s *Store) AuditLog(ctx context.Context, who string) ([]AuditRecord, error)
 	if err != nil {
 		return nil, fmt.Errorf("audit log of %s: %w", who, err)
 	}
-	defer rows.Close()
-	out := []AuditRecord{}
-	for rows.Next() {
+	return sqlitedb.Collect(rows, func(rows *sql.Rows) (AuditRecord, error) {
 		var r AuditRecord
 		var at string
-		if err := rows.Scan(&r.ID, &at, &r.TokenName, &r.Role, &r.Action, &r.HealthID, &r.Client, &r.Detail); err != nil {
-			return nil, err
-		}
+		err := rows.Scan(&r.ID, &at, &r.TokenName, &r.Role, &r.Action, &r.HealthID, &r.Client, &r.Detail)
 		r.At, _ = time.Parse(timeFormat, at)
 		r.HealthID = dashed(r.HealthID)
-		out = append(out, r)
-	}
-	return out, rows.Err()
+		return r, err
+	})
 }
 
 // auditedRead is one read waiting for a shared transaction.

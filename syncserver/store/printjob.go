@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/doorstep-health/doorstep/cards"
+	"github.com/doorstep-health/doorstep/internal/sqlitedb"
 	"github.com/doorstep-health/doorstep/schema"
 )
 
@@ -62,16 +63,11 @@ func (s *Store) PrintJobs(ctx context.Context, centre string, limit int) ([]Prin
 	if err != nil {
 		return nil, fmt.Errorf("print jobs: %w", err)
 	}
-	defer rows.Close()
-	out := []PrintJob{}
-	for rows.Next() {
-		j, err := scanJob(rows)
-		if err != nil {
-			return nil, fmt.Errorf("print jobs: %w", err)
-		}
-		out = append(out, j)
+	jobs, err := sqlitedb.Collect(rows, func(rows *sql.Rows) (PrintJob, error) { return scanJob(rows) })
+	if err != nil {
+		return nil, fmt.Errorf("print jobs: %w", err)
 	}
-	return out, rows.Err()
+	return jobs, nil
 }
 
 // HeldCard is a queued card that cannot be printed until its enrolment is
@@ -480,16 +476,10 @@ func queryStrings(ctx context.Context, q querier, query string, args ...any) ([]
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+	return sqlitedb.Collect(rows, func(rows *sql.Rows) (v string, err error) {
+		err = rows.Scan(&v)
+		return v, err
+	})
 }
 
 // ParseJobID reads a print job id as typed.
