@@ -51,19 +51,12 @@ func (c *console) handlePrintQueue(w http.ResponseWriter, r *http.Request, s *se
 	return nil
 }
 
-// mayPrint says whether the session's token may see and act on centre's
-// cards: a printer token limited to one centre (token create --centre)
-// only that one.
+// mayPrint says whether the print queue lists centre for the session: a
+// printer token limited to one centre (token create --centre) sees only
+// that one. Acting on another centre is refused by the store itself
+// (every call carries the session's reader).
 func mayPrint(s *session, centre string) bool {
 	return s.principal.Centre == "" || strings.EqualFold(s.principal.Centre, centre)
-}
-
-func checkCentre(s *session, centre string) error {
-	if !mayPrint(s, centre) {
-		return &schema.Error{Code: schema.EFORBIDDEN, Field: "centre",
-			Message: fmt.Sprintf("This token prints for centre %s only.", s.principal.Centre)}
-	}
-	return nil
 }
 
 // maxJobCards is the most cards one print job takes (the store's bound).
@@ -77,7 +70,7 @@ func (c *console) handleCreateJob(w http.ResponseWriter, r *http.Request, s *ses
 	if centre == "" {
 		centre = s.principal.Centre
 	}
-	if err := checkCentre(s, centre); err != nil {
+	if err := store.CheckCentre(auditedCtx(r, s), centre); err != nil {
 		return err
 	}
 	limit := 0
@@ -120,7 +113,7 @@ func (c *console) handleCreateJob(w http.ResponseWriter, r *http.Request, s *ses
 // createJob makes the job; limit 0 takes all of centre's queued cards,
 // up to maxJobCards (the store alone would take its default of 1000).
 func (c *console) createJob(r *http.Request, s *session, centre string, limit int) (store.PrintJob, error) {
-	ctx := r.Context()
+	ctx := auditedCtx(r, s)
 	if limit == 0 {
 		all, err := c.reg.CardCentres(ctx)
 		if err != nil {
@@ -155,11 +148,7 @@ func (c *console) jobOf(r *http.Request, s *session) (store.PrintJob, error) {
 	if err != nil {
 		return store.PrintJob{}, err
 	}
-	job, err := c.reg.PrintJob(r.Context(), id)
-	if err != nil {
-		return job, err
-	}
-	return job, checkCentre(s, job.Centre)
+	return c.reg.PrintJob(auditedCtx(r, s), id)
 }
 
 type jobData struct {
@@ -181,11 +170,11 @@ func (c *console) handleJob(w http.ResponseWriter, r *http.Request, s *session) 
 // sheet.pdf does: whole before the first byte, and an audited read of
 // every person on it.
 func (c *console) handleJobSheet(w http.ResponseWriter, r *http.Request, s *session) error {
-	job, err := c.jobOf(r, s)
+	id, err := pathID(r, "id", "print job")
 	if err != nil {
 		return err
 	}
-	job, err = c.reg.PrintJobToRender(auditedCtx(r, s), job.ID)
+	job, err := c.reg.PrintJobToRender(auditedCtx(r, s), id)
 	if err != nil {
 		return err
 	}
@@ -207,7 +196,7 @@ func (c *console) handleChangeJob(w http.ResponseWriter, r *http.Request, s *ses
 	if err != nil {
 		return err
 	}
-	ctx, by := r.Context(), s.principal.Name
+	ctx, by := auditedCtx(r, s), s.principal.Name
 	var msg string
 	switch r.PathValue("action") {
 	case "confirm":

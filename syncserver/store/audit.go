@@ -255,13 +255,19 @@ func (s *Store) readAs(ctx context.Context, fn func(q querier, audit auditFunc) 
 }
 
 // centreScope refuses a printer token limited to one printing centre
-// (token create --centre) anything of another centre. Checked inside the
-// read, before anything is returned or audited.
+// (token create --centre) anything of another centre: its jobs, their
+// sheets, its cards. The one place the rule is checked, inside the read or
+// change, before anything is returned, audited or written; the API and
+// the console mark the request's context with its reader (WithReader).
 func centreScope(ctx context.Context, centre string) error {
 	by, ok := readerFrom(ctx)
 	if !ok || by.Role != schema.RolePrinter || by.Centre == "" || strings.EqualFold(by.Centre, centre) {
 		return nil
 	}
 	return &schema.Error{Code: schema.EFORBIDDEN, Field: "centre",
-		Message: fmt.Sprintf("this token prints for centre %s only; this card is of %s", by.Centre, centre)}
+		Message: fmt.Sprintf("this token prints for centre %s only, not %s", by.Centre, centre)}
 }
+
+// CheckCentre applies the centre rule of centreScope to the reader of ctx,
+// for a caller that must refuse before doing anything else.
+func CheckCentre(ctx context.Context, centre string) error { return centreScope(ctx, centre) }

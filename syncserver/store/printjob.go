@@ -89,6 +89,9 @@ func (s *Store) CreatePrintJob(ctx context.Context, centre string, limit int, by
 	if limit <= 0 || limit > 10000 {
 		limit = 1000
 	}
+	if err := centreScope(ctx, centre); err != nil {
+		return PrintJob{}, err
+	}
 	tx, err := s.begin(ctx)
 	if err != nil {
 		return PrintJob{}, fmt.Errorf("create print job: %w", err)
@@ -131,6 +134,9 @@ func (s *Store) printJob(ctx context.Context, rq querier, id int64) (PrintJob, e
 	}
 	if err != nil {
 		return j, fmt.Errorf("print job %d: %w", id, err)
+	}
+	if err := centreScope(ctx, j.Centre); err != nil {
+		return PrintJob{}, err
 	}
 	// An open job prints only its cards still queued: one revoked since
 	// the job was made (reprinted, merged) must not reach the printer.
@@ -236,13 +242,16 @@ func (s *Store) changeJob(ctx context.Context, id int64, what string, change fun
 		return fmt.Errorf("%s print job %d: %w", what, id, err)
 	}
 	defer tx.Rollback()
-	var status string
-	err = tx.QueryRowContext(ctx, `SELECT status FROM print_jobs WHERE id = ?`, id).Scan(&status)
+	var status, centre string
+	err = tx.QueryRowContext(ctx, `SELECT status, centre FROM print_jobs WHERE id = ?`, id).Scan(&status, &centre)
 	if errors.Is(err, sql.ErrNoRows) {
 		return schema.Errorf(schema.ENOTFOUND, "no print job %d", id)
 	}
 	if err != nil {
 		return fmt.Errorf("%s print job %d: %w", what, id, err)
+	}
+	if err := centreScope(ctx, centre); err != nil {
+		return err
 	}
 	if err := change(tx, status, formatTime(s.now())); err != nil {
 		return fmt.Errorf("%s print job %d: %w", what, id, err)
