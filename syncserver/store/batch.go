@@ -35,7 +35,7 @@ func (s *Store) ApplyBatch(ctx context.Context, deviceID string, b schema.Batch,
 		prep[i] = prepare(&b.Records[i], now)
 	}
 
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.beginTx(ctx)
 	if err != nil {
 		return schema.BatchResult{}, fmt.Errorf("apply batch %s: %w", b.BatchID, err)
 	}
@@ -61,9 +61,9 @@ func (s *Store) ApplyBatch(ctx context.Context, deviceID string, b schema.Batch,
 	}
 
 	acc, dup, stale, rej := res.Counts()
-	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO batches
+	if _, err := tx.ExecContext(ctx, `INSERT INTO batches
 		(batch_id, device_id, received_at, records, accepted, duplicate, stale, rejected, bytes)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 		b.BatchID, deviceID, ap.now, len(prep), acc, dup, stale, rej, wireBytes); err != nil {
 		return schema.BatchResult{}, fmt.Errorf("apply batch %s: log batch: %w", b.BatchID, err)
 	}
@@ -313,8 +313,8 @@ func newApplier(ctx context.Context, tx *sql.Tx, deviceID, now string) (*applier
 	a.stmts[schema.KindResident] = &kindStmts{
 		lookup: prep(`SELECT device_id, version FROM residents WHERE id = ?`),
 		insert: prep(`INSERT INTO residents (id, device_id, version, deleted, household_id, data, received_at, updated_at)
-			VALUES (?1, ?2, ?3, 0, ?4, ?6, ?7, ?7)`),
-		update: prep(`UPDATE residents SET version = ?3, deleted = 0, household_id = ?4, data = ?6, updated_at = ?7, match_state = 'pending'
+			VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6, ?6)`),
+		update: prep(`UPDATE residents SET version = ?3, deleted = 0, household_id = ?4, data = ?5, updated_at = ?6, match_state = 'pending'
 			WHERE id = ?1 AND device_id = ?2`),
 		tombstone: prep(`UPDATE residents SET version = ?3, deleted = 1, updated_at = ?4, match_state = 'pending' WHERE id = ?1 AND device_id = ?2`),
 		insertTombstone: prep(`INSERT INTO residents (id, device_id, version, deleted, data, received_at, updated_at)
@@ -411,6 +411,11 @@ func (a *applier) apply(ctx context.Context, p *prepared) (schema.RecordResult, 
 			col4 = p.householdID
 		}
 		args := []any{rec.ID, a.deviceID, rec.Version, col4, p.pincode, p.data, a.now}
+		if rec.Kind == schema.KindResident {
+			// A resident has no pincode, and PostgreSQL wants every
+			// parameter used.
+			args = []any{rec.ID, a.deviceID, rec.Version, col4, p.data, a.now}
+		}
 		if found {
 			_, err = st.update.ExecContext(ctx, args...)
 		} else {

@@ -99,7 +99,7 @@ func issueHealthID(ctx context.Context, tx *txn, person, now string) (cards.Heal
 		if err != nil {
 			return cards.HealthID{}, err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO health_ids (health_id, person_id, issued_at) VALUES (?, ?, ?)`, id.Digits(), person, now)
+		res, err := tx.ExecContext(ctx, `INSERT INTO health_ids (health_id, person_id, issued_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, id.Digits(), person, now)
 		if err != nil {
 			return cards.HealthID{}, fmt.Errorf("issue health ID: %w", err)
 		}

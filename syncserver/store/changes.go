@@ -85,15 +85,16 @@ func recordChange(ctx context.Context, tx execer, deviceID string, c schema.Chan
 	if err != nil {
 		return 0, fmt.Errorf("record change: %w", err)
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO changes (device_id, record_id, kind, data, created_at)
-		VALUES (?, ?, ?, ?, ?)`, deviceID, c.RecordID, c.Kind, string(data), formatTime(now))
-	if err != nil {
+	var seq int64
+	if err := tx.QueryRowContext(ctx, `INSERT INTO changes (device_id, record_id, kind, data, created_at)
+		VALUES (?, ?, ?, ?, ?) RETURNING seq`, deviceID, c.RecordID, c.Kind, string(data), formatTime(now)).Scan(&seq); err != nil {
 		return 0, fmt.Errorf("record change: %w", err)
 	}
-	return res.LastInsertId()
+	return seq, nil
 }
 
 // execer is what recordChange needs of a transaction.
 type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }

@@ -229,7 +229,7 @@ func progress(ctx context.Context, tx *sql.Tx, now time.Time) (Progress, error) 
 			FROM residents WHERE deleted = 0
 		)
 		SELECT h.area, COUNT(*), COUNT(DISTINCT l.person_id),
-			COALESCE(SUM(l.person_id IS NOT NULL AND l.nth > 1), 0),
+			COALESCE(SUM(CASE WHEN l.person_id IS NOT NULL AND l.nth > 1 THEN 1 ELSE 0 END), 0),
 			COUNT(DISTINCT CASE WHEN EXISTS (SELECT 1 FROM cards c WHERE c.person_id = l.person_id
 				AND c.status IN ('printed', 'dispatched', 'delivered')) THEN l.person_id END)
 		FROM live l JOIN households h ON h.id = l.household_id
@@ -306,11 +306,11 @@ func (s *Store) EnrolmentsPerDay(ctx context.Context, days int) ([]DayCount, err
 	// index serves it (about 1.5 µs a household: some 1.5 s a million). An
 	// expression index on the day is the optimisation when that is too
 	// slow, at a cost to every ingest.
-	rows, err := s.rdb.QueryContext(ctx, `SELECT day, COUNT(*), COALESCE(SUM(outcome = 'enrolled'), 0), COALESCE(SUM(residents), 0) FROM (
+	rows, err := s.rdb.QueryContext(ctx, `SELECT day, COUNT(*), COALESCE(SUM(CASE WHEN outcome = 'enrolled' THEN 1 ELSE 0 END), 0), COALESCE(SUM(residents), 0) FROM (
 			SELECT substr(json_extract(h.data, '$.visited_at'), 1, 10) AS day, json_extract(h.data, '$.outcome') AS outcome,
 				(SELECT COUNT(*) FROM residents r WHERE r.household_id = h.id AND r.deleted = 0) AS residents
 			FROM households h WHERE h.deleted = 0
-		) WHERE day BETWEEN ? AND ? GROUP BY day`, out[0].Day, out[len(out)-1].Day)
+		) AS d WHERE day BETWEEN ? AND ? GROUP BY day`, out[0].Day, out[len(out)-1].Day)
 	if err != nil {
 		return nil, fmt.Errorf("enrolments per day: %w", err)
 	}
@@ -434,8 +434,8 @@ func looksLikeHealthID(q string) bool {
 func (s *Store) personsNamed(ctx context.Context, name string, limit int) ([]string, error) {
 	pattern := "%" + likeEscaper.Replace(name) + "%"
 	return queryStrings(ctx, s.rdb, `SELECT r.person_id FROM residents r JOIN persons p ON p.id = r.person_id
-		WHERE r.deleted = 0 AND json_extract(r.data, '$.name') LIKE ? ESCAPE '\'
-		GROUP BY r.person_id
+		WHERE r.deleted = 0 AND lower(json_extract(r.data, '$.name')) LIKE lower(?) ESCAPE '\'
+		GROUP BY r.person_id, p.status
 		ORDER BY p.status != 'active', MIN(json_extract(r.data, '$.name')), r.person_id
 		LIMIT ?`, pattern, limit)
 }

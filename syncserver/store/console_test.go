@@ -42,7 +42,7 @@ func (r *registry) reopen(opts ...store.Option) {
 	if err := r.s.Close(); err != nil {
 		r.t.Fatal(err)
 	}
-	s, err := store.Open(context.Background(), r.file, opts...)
+	s, err := store.Open(context.Background(), r.file, append([]store.Option{store.WithKeysDir(r.keys)}, opts...)...)
 	if err != nil {
 		r.t.Fatal(err)
 	}

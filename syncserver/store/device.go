@@ -126,7 +126,7 @@ func (s *Store) RegisterDevice(ctx context.Context, code, hostname string) (sche
 	if len(hostname) > schema.MaxNameLen {
 		hostname = strings.ToValidUTF8(hostname[:schema.MaxNameLen], "")
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.beginTx(ctx)
 	if err != nil {
 		return schema.Registered{}, fmt.Errorf("register device: %w", err)
 	}
@@ -169,7 +169,7 @@ func (s *Store) RegisterDevice(ctx context.Context, code, hostname string) (sche
 // import of its batches is refused. Revoking twice is not an error.
 func (s *Store) RevokeDevice(ctx context.Context, id string) error {
 	defer s.auth.forget()
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.beginTx(ctx)
 	if err != nil {
 		return fmt.Errorf("revoke device %s: %w", id, err)
 	}

@@ -77,7 +77,11 @@ func appendEvent(ctx context.Context, tx *txn, kind, person, hid string, d event
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO events (kind, person_id, health_id, data, at) VALUES (?, ?, ?, ?, ?)`,
+	// seq is one more than the last, given under the writer lock rather
+	// than by AUTOINCREMENT or a sequence, so PostgreSQL too numbers events
+	// without a gap (a sequence loses the values of rolled-back inserts).
+	if _, err := tx.ExecContext(ctx, `INSERT INTO events (seq, kind, person_id, health_id, data, at)
+		VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM events), ?, ?, ?, ?, ?)`,
 		kind, person, hid, string(body), now); err != nil {
 		return fmt.Errorf("event %s for %s: %w", kind, person, err)
 	}

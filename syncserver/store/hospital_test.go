@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/doorstep-health/doorstep/cards"
-	"github.com/doorstep-health/doorstep/internal/sqlitedb"
+	"github.com/doorstep-health/doorstep/internal/testdb"
 	"github.com/doorstep-health/doorstep/schema"
 	"github.com/doorstep-health/doorstep/syncserver/store"
 )
@@ -202,12 +202,12 @@ func TestAuditLogIsAppendOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.s.Close()
-	db, err := sqlitedb.Open(ctx, r.path())
-	if err != nil {
-		t.Fatal(err)
+	db := testdb.OpenSQL(t, r.path())
+	stmts := []string{`UPDATE audit_log SET token_name = 'someone else'`, `DELETE FROM audit_log`}
+	if testdb.Postgres() {
+		stmts = append(stmts, `TRUNCATE audit_log`)
 	}
-	defer db.Close()
-	for _, stmt := range []string{`UPDATE audit_log SET token_name = 'someone else'`, `DELETE FROM audit_log`} {
+	for _, stmt := range stmts {
 		if _, err := db.ExecContext(ctx, stmt); err == nil || !strings.Contains(err.Error(), "append-only") {
 			t.Errorf("%s: %v, want refused as append-only", stmt, err)
 		}

@@ -3,17 +3,18 @@ package store
 import (
 	"context"
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/doorstep-health/doorstep/internal/testdb"
 	"github.com/doorstep-health/doorstep/schema"
 )
 
 func openTest(t *testing.T) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "server.db"))
+	db, keys := testdb.Registry(t)
+	s, err := Open(context.Background(), db, WithKeysDir(keys))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,8 +41,15 @@ func TestApplyBatchFailureLeavesNothing(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t)
 	dev := addDevice(t, s)
-	if _, err := s.db.ExecContext(ctx, `CREATE TRIGGER fail_on_boom BEFORE INSERT ON residents
-		WHEN NEW.id = 'BOOM' BEGIN SELECT RAISE(ABORT, 'disk on fire'); END`); err != nil {
+	trigger := `CREATE TRIGGER fail_on_boom BEFORE INSERT ON residents
+		WHEN NEW.id = 'BOOM' BEGIN SELECT RAISE(ABORT, 'disk on fire'); END`
+	if s.pg {
+		trigger = "-- pgdb:raw\n" + `CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN RAISE EXCEPTION 'disk on fire'; END $$;
+		CREATE TRIGGER fail_on_boom BEFORE INSERT ON residents
+			FOR EACH ROW WHEN (NEW.id = 'BOOM') EXECUTE FUNCTION boom();`
+	}
+	if _, err := s.db.ExecContext(ctx, trigger); err != nil {
 		t.Fatal(err)
 	}
 	hh, _ := json.Marshal(schema.Household{Area: "DL-NW-W05", Address: schema.Address{Line1: "1", Locality: "L", City: "Delhi", Pincode: "110085"},
@@ -122,6 +130,9 @@ func TestChangesPages(t *testing.T) {
 // every row's JSON.
 func TestStatsUseCoveringIndexes(t *testing.T) {
 	s := openTest(t)
+	if s.pg {
+		t.Skip("reads SQLite's query plans; PostgreSQL chooses its own")
+	}
 	for _, q := range []string{
 		`SELECT COUNT(*) FROM households WHERE deleted = 0`,
 		`SELECT COUNT(*) FROM residents WHERE deleted = 0`,

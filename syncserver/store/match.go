@@ -170,7 +170,7 @@ func (s *Store) MatchPending(ctx context.Context, limit int) (MatchReport, error
 			clear(s.match.blocks)
 		}
 	}()
-	if err := s.match.checkDataVersion(ctx, tx); err != nil {
+	if err := s.match.checkDataVersion(ctx, tx, s.pg && s.pgWrite.takeForeign()); err != nil {
 		return rep, fmt.Errorf("match: %w", err)
 	}
 	pending, err := pendingResidents(ctx, tx, limit)
@@ -203,8 +203,16 @@ func (s *Store) MatchPending(ctx context.Context, limit int) (MatchReport, error
 
 // checkDataVersion drops the remembered block sizes when another
 // connection (another process) committed since the matcher last looked:
-// it may have changed match_keys behind the matcher's back.
-func (m *matcher) checkDataVersion(ctx context.Context, tx *txn) error {
+// it may have changed match_keys behind the matcher's back. On PostgreSQL
+// the writer lock tells (foreign); SQLite's data_version tells otherwise.
+func (m *matcher) checkDataVersion(ctx context.Context, tx *txn, foreign bool) error {
+	if foreign {
+		clear(m.blocks)
+		return nil
+	}
+	if tx.pg {
+		return nil
+	}
 	var v int64
 	if err := tx.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&v); err != nil {
 		return err
@@ -372,7 +380,7 @@ func (s *Store) applyDecision(ctx context.Context, tx *txn, p pendingResident, f
 		}
 	}
 	for _, k := range match.BlockingKeys(f) {
-		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO match_keys (key, seq, resident_id) VALUES (?, ?, ?)`, k, p.seq, p.id)
+		res, err := tx.ExecContext(ctx, `INSERT INTO match_keys (key, seq, resident_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, k, p.seq, p.id)
 		if err != nil {
 			return err
 		}
@@ -547,10 +555,7 @@ func (r *sqlRegistry) Candidates(f *match.Features, perKey, limit int) ([]match.
 	// One statement for every key: the perKey most recent residents under
 	// each, found by one index range scan per key from the perKey-th most
 	// recent seq up. Rows are put in order here, not sorted by SQLite.
-	rows, err := r.tx.QueryContext(r.ctx, `SELECT j.key, m.seq, m.resident_id FROM json_each(?1) j
-		JOIN match_keys m ON m.key = j.value AND m.seq >= COALESCE(
-			(SELECT seq FROM match_keys WHERE key = j.value ORDER BY seq DESC LIMIT 1 OFFSET ?2 - 1), -9223372036854775808)`,
-		string(list), perKey)
+	rows, err := r.tx.QueryContext(r.ctx, dialect(r.tx.pg, blockQuery, blockQueryPG), string(list), perKey)
 	if err != nil {
 		return nil, err
 	}
@@ -606,7 +611,7 @@ func (r *sqlRegistry) Candidates(f *match.Features, perKey, limit int) ([]match.
 			b.size = n
 			continue
 		}
-		if err := r.tx.QueryRowContext(r.ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM match_keys WHERE key = ? LIMIT 120)`, b.key).Scan(&b.size); err != nil {
+		if err := r.tx.QueryRowContext(r.ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM match_keys WHERE key = ? LIMIT 120) AS block`, b.key).Scan(&b.size); err != nil {
 			return nil, err
 		}
 		if len(r.m.blocks) < blockSizeCacheSize {
@@ -669,12 +674,7 @@ func (r *sqlRegistry) candidates(self string, ids []string) ([]match.Candidate, 
 		list = append(list, ']')
 	}
 	list = append(list, ']')
-	rows, err := r.tx.QueryContext(r.ctx, `SELECT j.key, r.id, r.version, r.person_id, r.deleted,
-			EXISTS (SELECT 1 FROM review_tasks WHERE status = 'different'
-				AND pair = CASE WHEN ?2 > r.id THEN r.id || '|' || ?2 ELSE ?2 || '|' || r.id END),
-			CASE WHEN r.version = j.value ->> 1 THEN NULL ELSE r.data END,
-			CASE WHEN r.version = j.value ->> 1 THEN NULL ELSE COALESCE((SELECT h.data FROM households h WHERE h.id = r.household_id), '{}') END
-		FROM json_each(?1) j JOIN residents r ON r.id = j.value ->> 0`, string(list), self)
+	rows, err := r.tx.QueryContext(r.ctx, dialect(r.tx.pg, candidateQuery, candidateQueryPG), string(list), self)
 	if err != nil {
 		return nil, err
 	}
@@ -751,7 +751,7 @@ func (r *sqlRegistry) prefetchTerms(feats []match.Features) error {
 	if err != nil {
 		return err
 	}
-	rows, err := r.tx.QueryContext(r.ctx, `SELECT j.value, COALESCE(t.n, 0) FROM json_each(?) j LEFT JOIN match_terms t ON t.term = j.value`, string(list))
+	rows, err := r.tx.QueryContext(r.ctx, dialect(r.tx.pg, termQuery, termQueryPG), string(list))
 	if err != nil {
 		return err
 	}
@@ -829,4 +829,50 @@ func (s *Store) wakeMatcher() {
 	case s.ingested <- struct{}{}:
 	default:
 	}
+}
+
+// The matcher's three batched lookups take their keys, candidates and
+// terms as one JSON array, which each engine unpacks with its own table
+// function (SQLite's json_each, PostgreSQL's jsonb_array_elements); the
+// rest of the statement is the same. Each row carries the element's index.
+const (
+	// blockQuery: the perKey (?2) most recent residents under each key of
+	// ?1, found by one index range scan per key from the perKey-th most
+	// recent seq up.
+	blockQuery = `SELECT j.key, m.seq, m.resident_id FROM json_each(?1) j
+		JOIN match_keys m ON m.key = j.value AND m.seq >= COALESCE(
+			(SELECT seq FROM match_keys WHERE key = j.value ORDER BY seq DESC LIMIT 1 OFFSET ?2 - 1), -9223372036854775808)`
+	blockQueryPG = `SELECT j.ord - 1, m.seq, m.resident_id
+		FROM jsonb_array_elements_text(?1::jsonb) WITH ORDINALITY AS j(value, ord)
+		JOIN match_keys m ON m.key = j.value AND m.seq >= COALESCE(
+			(SELECT seq FROM match_keys WHERE key = j.value ORDER BY seq DESC LIMIT 1 OFFSET ?2::bigint - 1), -9223372036854775808)`
+
+	// candidateQuery: each [id, version] of ?1 with its person and, unless
+	// the version is the one the caller already holds, its data; and
+	// whether a supervisor said it is not ?2.
+	candidateQuery = `SELECT j.key, r.id, r.version, r.person_id, r.deleted,
+			EXISTS (SELECT 1 FROM review_tasks WHERE status = 'different'
+				AND pair = CASE WHEN ?2 > r.id THEN r.id || '|' || ?2 ELSE ?2 || '|' || r.id END),
+			CASE WHEN r.version = j.value ->> 1 THEN NULL ELSE r.data END,
+			CASE WHEN r.version = j.value ->> 1 THEN NULL ELSE COALESCE((SELECT h.data FROM households h WHERE h.id = r.household_id), '{}') END
+		FROM json_each(?1) j JOIN residents r ON r.id = j.value ->> 0`
+	candidateQueryPG = `SELECT j.ord - 1, r.id, r.version, r.person_id, r.deleted,
+			EXISTS (SELECT 1 FROM review_tasks WHERE status = 'different'
+				AND pair = CASE WHEN ?2::text > r.id THEN r.id || '|' || ?2::text ELSE ?2::text || '|' || r.id END),
+			CASE WHEN r.version = (j.value ->> 1)::bigint THEN NULL ELSE r.data END,
+			CASE WHEN r.version = (j.value ->> 1)::bigint THEN NULL ELSE COALESCE((SELECT h.data FROM households h WHERE h.id = r.household_id), '{}') END
+		FROM jsonb_array_elements(?1::jsonb) WITH ORDINALITY AS j(value, ord) JOIN residents r ON r.id = j.value ->> 0`
+
+	// termQuery: how many persons hold each term of ?.
+	termQuery   = `SELECT j.value, COALESCE(t.n, 0) FROM json_each(?) j LEFT JOIN match_terms t ON t.term = j.value`
+	termQueryPG = `SELECT j.value, COALESCE(t.n, 0) FROM jsonb_array_elements_text(?::jsonb) AS j(value)
+		LEFT JOIN match_terms t ON t.term = j.value`
+)
+
+// dialect picks a statement's PostgreSQL form where it differs.
+func dialect(pg bool, sqlite, postgres string) string {
+	if pg {
+		return postgres
+	}
+	return sqlite
 }

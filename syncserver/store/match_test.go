@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/doorstep-health/doorstep/internal/sqlitedb"
+	"github.com/doorstep-health/doorstep/internal/testdb"
 	"github.com/doorstep-health/doorstep/schema"
 	"github.com/doorstep-health/doorstep/surveygen"
 	"github.com/doorstep-health/doorstep/syncserver/match"
@@ -34,7 +34,8 @@ type registry struct {
 	t     *testing.T
 	s     *store.Store
 	db    *sql.DB
-	file  string
+	file  string // the store's --db: a SQLite path or a PostgreSQL URL
+	keys  string
 	teams map[string]string // team → device id
 }
 
@@ -43,13 +44,14 @@ func (r *registry) path() string { return r.file }
 // newRegistry opens an empty store.
 func newRegistry(t *testing.T) *registry {
 	t.Helper()
-	return openRegistry(t, filepath.Join(t.TempDir(), "server.db"))
+	db, keys := testdb.Registry(t)
+	return openRegistry(t, db, keys)
 }
 
 // populated opens a store that already holds a few hundred generated
 // households, so that the registry's size and name frequencies are a
 // city's, not an empty database's. The households are matched once per
-// test binary and the file copied for each test.
+// test binary and the registry copied for each test.
 func populated(t *testing.T) *registry {
 	t.Helper()
 	background.once.Do(func() {
@@ -57,14 +59,24 @@ func populated(t *testing.T) *registry {
 		if background.err != nil {
 			return
 		}
-		background.err = populate(filepath.Join(background.dir, "server.db"))
+		background.keys = filepath.Join(background.dir, "keys")
+		background.db = filepath.Join(background.dir, "server.db")
+		if testdb.Postgres() {
+			if background.db, background.drop, background.err = testdb.CreateDatabase(); background.err != nil {
+				return
+			}
+		}
+		background.err = populate(background.db, background.keys)
 	})
 	if background.err != nil {
 		t.Fatalf("populate background registry: %v", background.err)
 	}
+	if testdb.Postgres() {
+		return openRegistry(t, testdb.CopyDatabase(t, background.db), background.keys)
+	}
 	path := filepath.Join(t.TempDir(), "server.db")
 	for _, suffix := range []string{"", "-wal"} {
-		data, err := os.ReadFile(filepath.Join(background.dir, "server.db"+suffix))
+		data, err := os.ReadFile(background.db + suffix)
 		if errors.Is(err, fs.ErrNotExist) && suffix != "" {
 			continue
 		}
@@ -75,18 +87,24 @@ func populated(t *testing.T) *registry {
 			t.Fatal(err)
 		}
 	}
-	return openRegistry(t, path)
+	return openRegistry(t, path, background.keys)
 }
 
-// background is the populated registry's file, made once.
+// background is the populated registry, made once.
 var background struct {
 	once sync.Once
 	dir  string
+	db   string // a SQLite file in dir, or a PostgreSQL database
+	keys string
+	drop func() // drops the PostgreSQL database
 	err  error
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	if background.drop != nil {
+		background.drop()
+	}
 	if background.dir != "" {
 		os.RemoveAll(background.dir)
 	}
@@ -94,10 +112,10 @@ func TestMain(m *testing.M) {
 }
 
 // populate registers 150 generated households, sent by one team and
-// matched, in a new store at path.
-func populate(path string) error {
+// matched, in a new store at db.
+func populate(db, keys string) error {
 	ctx := context.Background()
-	s, err := store.Open(ctx, path)
+	s, err := store.Open(ctx, db, store.WithKeysDir(keys))
 	if err != nil {
 		return err
 	}
@@ -123,20 +141,15 @@ func populate(path string) error {
 	return s.Close()
 }
 
-func openRegistry(t *testing.T, path string) *registry {
+func openRegistry(t *testing.T, db, keys string) *registry {
 	t.Helper()
 	ctx := context.Background()
-	s, err := store.Open(ctx, path)
+	s, err := store.Open(ctx, db, store.WithKeysDir(keys))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	db, err := sqlitedb.OpenReader(ctx, path, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return &registry{t: t, s: s, db: db, file: path, teams: map[string]string{}}
+	return &registry{t: t, s: s, db: testdb.OpenSQL(t, db), file: db, keys: keys, teams: map[string]string{}}
 }
 
 func (r *registry) device(team string) string {

@@ -37,7 +37,7 @@ func (s *Store) createPerson(ctx context.Context, tx *txn, resident, link, now s
 
 func bumpTerm(ctx context.Context, tx *txn, term string, by int) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO match_terms (term, n) VALUES (?, ?)
-		ON CONFLICT (term) DO UPDATE SET n = n + excluded.n`, term, by)
+		ON CONFLICT (term) DO UPDATE SET n = match_terms.n + excluded.n`, term, by)
 	if n, ok := tx.terms[term]; ok {
 		tx.terms[term] = n + by
 	}
@@ -47,7 +47,7 @@ func bumpTerm(ctx context.Context, tx *txn, term string, by int) error {
 // addPersonTerms counts each term once per person.
 func addPersonTerms(ctx context.Context, tx *txn, person string, terms []string) error {
 	for _, t := range terms {
-		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO person_terms (person_id, term) VALUES (?, ?)`, person, t)
+		res, err := tx.ExecContext(ctx, `INSERT INTO person_terms (person_id, term) VALUES (?, ?) ON CONFLICT DO NOTHING`, person, t)
 		if err != nil {
 			return err
 		}
@@ -262,7 +262,7 @@ func (s *Store) unmergePerson(ctx context.Context, tx *txn, merged, by, now stri
 	if err := s.recordLink(ctx, tx, "unmerge", current, merged, residents, "manual", by, now); err != nil {
 		return UnmergeResult{}, err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE person_links SET undone_by = last_insert_rowid() WHERE id = ?`, linkID); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE person_links SET undone_by = (SELECT MAX(id) FROM person_links) WHERE id = ?`, linkID); err != nil {
 		return UnmergeResult{}, err
 	}
 	if err := s.personUnmerged(ctx, tx, current, merged, now); err != nil {

@@ -25,10 +25,10 @@ type CentreCards struct {
 // print next.
 func (s *Store) CardCentres(ctx context.Context) ([]CentreCards, error) {
 	rows, err := s.rdb.QueryContext(ctx, `SELECT centre,
-			COALESCE(SUM(status = 'queued' AND print_job IS NULL AND problem IS NULL), 0),
-			COALESCE(SUM(status = 'queued' AND print_job IS NOT NULL), 0),
-			COALESCE(SUM(status = 'queued' AND print_job IS NULL AND problem IS NOT NULL), 0),
-			COALESCE(SUM(status = 'printed'), 0)
+			COALESCE(SUM(CASE WHEN status = 'queued' AND print_job IS NULL AND problem IS NULL THEN 1 ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN status = 'queued' AND print_job IS NOT NULL THEN 1 ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN status = 'queued' AND print_job IS NULL AND problem IS NOT NULL THEN 1 ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN status = 'printed' THEN 1 ELSE 0 END), 0)
 		FROM cards GROUP BY centre ORDER BY 2 DESC, centre`)
 	if err != nil {
 		return nil, fmt.Errorf("card centres: %w", err)

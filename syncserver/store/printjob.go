@@ -59,7 +59,7 @@ func (s *Store) PrintJobs(ctx context.Context, centre string, limit int) ([]Prin
 		limit = 50
 	}
 	rows, err := s.rdb.QueryContext(ctx, `SELECT `+jobColumns+` FROM print_jobs j
-		WHERE ? = '' OR j.centre = ? COLLATE NOCASE ORDER BY j.id DESC LIMIT ?`, centre, centre, limit)
+		WHERE ? = '' OR lower(j.centre) = lower(?) ORDER BY j.id DESC LIMIT ?`, centre, centre, limit)
 	if err != nil {
 		return nil, fmt.Errorf("print jobs: %w", err)
 	}
@@ -98,12 +98,12 @@ func (s *Store) CreatePrintJob(ctx context.Context, centre string, limit int, by
 	}
 	defer tx.Rollback()
 	now := formatTime(s.now())
-	res, err := tx.ExecContext(ctx, `INSERT INTO print_jobs (centre, status, cards, created_at, created_by) VALUES (?, 'open', 0, ?, ?)`, centre, now, by)
-	if err != nil {
+	var id int64
+	if err := tx.QueryRowContext(ctx, `INSERT INTO print_jobs (centre, status, cards, created_at, created_by) VALUES (?, 'open', 0, ?, ?) RETURNING id`,
+		centre, now, by).Scan(&id); err != nil {
 		return PrintJob{}, fmt.Errorf("create print job: %w", err)
 	}
-	id, _ := res.LastInsertId()
-	res, err = tx.ExecContext(ctx, `UPDATE cards SET print_job = ?, updated_at = ? WHERE serial IN (
+	res, err := tx.ExecContext(ctx, `UPDATE cards SET print_job = ?, updated_at = ? WHERE serial IN (
 		SELECT serial FROM cards WHERE centre = ? AND status = 'queued' AND print_job IS NULL AND problem IS NULL
 		ORDER BY issued_at, serial LIMIT ?)`, id, now, centre, limit)
 	if err != nil {

@@ -27,9 +27,9 @@ func (s *Store) openReview(ctx context.Context, tx *txn, c *match.Comparison, no
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT OR IGNORE INTO review_tasks
+	_, err = tx.ExecContext(ctx, `INSERT INTO review_tasks
 		(pair, resident_a, resident_b, probability, weight, comparison, status, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, 'open', ?)`, pairKey(c.A, c.B), c.A, c.B, c.Probability, c.Weight, string(body), now)
+		VALUES (?, ?, ?, ?, ?, ?, 'open', ?) ON CONFLICT DO NOTHING`, pairKey(c.A, c.B), c.A, c.B, c.Probability, c.Weight, string(body), now)
 	return err
 }
 

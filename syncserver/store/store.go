@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/doorstep-health/doorstep/cards"
+	"github.com/doorstep-health/doorstep/internal/pgdb"
 	"github.com/doorstep-health/doorstep/internal/sqlitedb"
 	"github.com/doorstep-health/doorstep/schema"
 )
@@ -23,8 +24,12 @@ const readerConns = 4
 
 // Store is the server's database and its deployment secrets.
 type Store struct {
-	db  *sql.DB // the one writer connection
+	db  *sql.DB // the one writer connection (on PostgreSQL, a pool of writers that take turns)
 	rdb *sql.DB // read-only pool
+
+	// pg is set for a PostgreSQL store, shared with other servers.
+	pg      bool
+	pgWrite pgWriter
 
 	authenticate *sql.Stmt // authenticateQuery on rdb
 	auth         authCache
@@ -78,26 +83,45 @@ func WithMaxBatchRecords(n int) Option {
 }
 
 // DefaultKeysDir is where the keys of the database at dbPath live unless
-// told otherwise: syncserver.db keeps them in syncserver-keys.
+// told otherwise: syncserver.db keeps them in syncserver-keys. A
+// PostgreSQL database has no default: its servers must share one folder.
 func DefaultKeysDir(dbPath string) string {
+	if pgdb.IsDSN(dbPath) {
+		return ""
+	}
+	dbPath = strings.TrimPrefix(dbPath, sqlitePrefix)
 	return strings.TrimSuffix(dbPath, filepath.Ext(dbPath)) + "-keys"
 }
 
-// Open opens (creating if needed) the database at path, applies the server
-// migrations and loads or creates the deployment's keys.
-func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+// sqlitePrefix may start a file path, to say which engine as migrate-store's
+// --from does; a bare path means SQLite too.
+const sqlitePrefix = "sqlite:"
+
+// pgConns bounds each PostgreSQL pool of one server process.
+const pgConns = 16
+
+// Open opens (creating if needed) the registry at db, applies the server
+// migrations and loads or creates the deployment's keys. db is a SQLite
+// file path (optionally prefixed sqlite:) or a postgres:// URL; a
+// PostgreSQL store needs WithKeysDir, since every server sharing the
+// database must sign and hash with the same keys.
+func Open(ctx context.Context, db string, opts ...Option) (*Store, error) {
 	s := &Store{
-		keysDir:    DefaultKeysDir(path),
+		keysDir:    DefaultKeysDir(db),
 		now:        time.Now,
 		maxRecords: schema.MaxRecordsPerBatch,
 		ingested:   make(chan struct{}, 1),
 		auditQueue: make(chan auditedRead, maxAuditedBatch),
 		closing:    make(chan struct{}),
+		pg:         pgdb.IsDSN(db),
 
 		cardSettings: DefaultCardSettings,
 	}
 	for _, o := range opts {
 		o(s)
+	}
+	if s.keysDir == "" {
+		return nil, fmt.Errorf("open store %s: a PostgreSQL registry needs --keys-dir (SYNCSERVER_KEYS_DIR): every server on it must share the same keys", pgdb.Redact(db))
 	}
 	key, err := loadOrCreateKey(s.keysDir, aadhaarKeyFile)
 	if err != nil {
@@ -107,24 +131,13 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if err := s.openKeyRing(); err != nil {
 		return nil, fmt.Errorf("open store: card signing keys: %w", err)
 	}
-
-	if s.db, err = sqlitedb.Open(ctx, path); err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
+	if s.pg {
+		err = s.openPostgres(ctx, db)
+	} else {
+		err = s.openSQLite(ctx, strings.TrimPrefix(db, sqlitePrefix))
 	}
-	if err := sqlitedb.Migrate(ctx, s.db, schema.ServerMigrations()); err != nil {
-		s.db.Close()
-		return nil, fmt.Errorf("open store %s: %w", path, err)
-	}
-	// A bigger page cache keeps the upper levels of the primary-key indexes
-	// of a million-row table in memory, so a batch's lookups rarely read
-	// the disk. Only the writer needs it: it does the lookups that matter.
-	if _, err := s.db.ExecContext(ctx, `PRAGMA cache_size = -65536`); err != nil {
-		s.db.Close()
-		return nil, fmt.Errorf("open store %s: %w", path, err)
-	}
-	if s.rdb, err = sqlitedb.OpenReader(ctx, path, readerConns); err != nil {
-		s.db.Close()
-		return nil, fmt.Errorf("open store: %w", err)
+	if err != nil {
+		return nil, err
 	}
 	if s.authenticate, err = s.rdb.PrepareContext(ctx, authenticateQuery); err != nil {
 		s.rdb.Close()
@@ -133,9 +146,51 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	}
 	if err := s.loadModel(ctx); err != nil {
 		s.Close()
-		return nil, fmt.Errorf("open store %s: %w", path, err)
+		return nil, fmt.Errorf("open store: %w", err)
 	}
 	return s, nil
+}
+
+func (s *Store) openSQLite(ctx context.Context, path string) error {
+	var err error
+	if s.db, err = sqlitedb.Open(ctx, path); err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	if err := sqlitedb.Migrate(ctx, s.db, schema.ServerMigrations()); err != nil {
+		s.db.Close()
+		return fmt.Errorf("open store %s: %w", path, err)
+	}
+	// A bigger page cache keeps the upper levels of the primary-key indexes
+	// of a million-row table in memory, so a batch's lookups rarely read
+	// the disk. Only the writer needs it: it does the lookups that matter.
+	if _, err := s.db.ExecContext(ctx, `PRAGMA cache_size = -65536`); err != nil {
+		s.db.Close()
+		return fmt.Errorf("open store %s: %w", path, err)
+	}
+	if s.rdb, err = sqlitedb.OpenReader(ctx, path, readerConns); err != nil {
+		s.db.Close()
+		return fmt.Errorf("open store: %w", err)
+	}
+	return nil
+}
+
+// openPostgres opens two pools on the database: writers, which take turns
+// through the writer lock (see beginTx), and readers, which never wait for
+// it. Apart, a writer holding the lock can always get a reader.
+func (s *Store) openPostgres(ctx context.Context, dsn string) error {
+	var err error
+	if s.db, err = pgdb.Open(ctx, dsn, pgConns); err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	if err := pgdb.Migrate(ctx, s.db, schema.PostgresMigrations()); err != nil {
+		s.db.Close()
+		return fmt.Errorf("open store %s: %w", pgdb.Redact(dsn), err)
+	}
+	if s.rdb, err = pgdb.Open(ctx, dsn, pgConns); err != nil {
+		s.db.Close()
+		return fmt.Errorf("open store: %w", err)
+	}
+	return nil
 }
 
 // Close closes both connection pools.

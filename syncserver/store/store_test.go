@@ -12,16 +12,19 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
+	"github.com/doorstep-health/doorstep/internal/testdb"
 	"github.com/doorstep-health/doorstep/schema"
 	"github.com/doorstep-health/doorstep/syncserver/store"
 )
 
-// MustOpen opens a store in a fresh temporary directory and closes it when
-// the test ends.
+// MustOpen opens a fresh store on this run's engine (see testdb) and
+// closes it when the test ends.
 func MustOpen(tb testing.TB, opts ...store.Option) *store.Store {
 	tb.Helper()
-	s, err := store.Open(context.Background(), filepath.Join(tb.TempDir(), "server.db"), opts...)
+	db, keys := testdb.Registry(tb)
+	s, err := store.Open(context.Background(), db, append([]store.Option{store.WithKeysDir(keys)}, opts...)...)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -391,8 +394,8 @@ func TestDeviceRegistration(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	dir := t.TempDir()
-	s, err := store.Open(ctx, filepath.Join(dir, "server.db"), store.WithClock(clock))
+	db, keys := testdb.Registry(t)
+	s, err := store.Open(ctx, db, store.WithClock(clock), store.WithKeysDir(keys))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -456,7 +459,7 @@ func TestDeviceRegistration(t *testing.T) {
 
 	// The key is in the keys directory with private permissions, the same
 	// on every open, and not in the database.
-	keyPath := filepath.Join(dir, "server-keys", "aadhaar-hmac.key")
+	keyPath := filepath.Join(keys, "aadhaar-hmac.key")
 	fi, err := os.Stat(keyPath)
 	if err != nil {
 		t.Fatal(err)
@@ -471,17 +474,16 @@ func TestDeviceRegistration(t *testing.T) {
 	if string(onDisk) != string(key) {
 		t.Error("registered key differs from the key file")
 	}
-	if dbContains(t, dir, string(key)) || dbContains(t, dir, reg.AadhaarKey) || dbContains(t, dir, reg.Token) || dbContains(t, dir, code) {
+	if dbContains(t, db, string(key)) || dbContains(t, db, reg.AadhaarKey) || dbContains(t, db, reg.Token) || dbContains(t, db, code) {
 		t.Error("a secret is stored in the database")
 	}
 }
 
 func TestKeysDirOption(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	keys := filepath.Join(dir, "elsewhere")
+	db, keys := testdb.Registry(t)
 	open := func() []byte {
-		s, err := store.Open(ctx, filepath.Join(dir, "a.db"), store.WithKeysDir(keys))
+		s, err := store.Open(ctx, db, store.WithKeysDir(keys))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -507,15 +509,46 @@ func TestKeysDirOption(t *testing.T) {
 	if err := os.Chmod(filepath.Join(keys, "aadhaar-hmac.key"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.Open(ctx, filepath.Join(dir, "a.db"), store.WithKeysDir(keys)); err == nil {
+	if _, err := store.Open(ctx, db, store.WithKeysDir(keys)); err == nil {
 		t.Error("opened with a key readable by others")
 	}
 }
 
-// dbContains reports whether any database file in dir holds secret.
-func dbContains(tb testing.TB, dir, secret string) bool {
+// dbContains reports whether the registry db (its files, on SQLite; every
+// row of every table, on PostgreSQL) holds secret.
+func dbContains(tb testing.TB, db, secret string) bool {
 	tb.Helper()
-	files, _ := filepath.Glob(filepath.Join(dir, "*.db*"))
+	if testdb.Postgres() {
+		if !utf8.ValidString(secret) {
+			return false // a PostgreSQL text column cannot hold it; the registry has no binary columns
+		}
+		conn := testdb.OpenSQL(tb, db)
+		tables, err := conn.Query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		var names []string
+		for tables.Next() {
+			var n string
+			tables.Scan(&n)
+			names = append(names, n)
+		}
+		tables.Close()
+		if len(names) == 0 {
+			tb.Fatal("no tables")
+		}
+		for _, n := range names {
+			var hits int
+			if err := conn.QueryRow(`SELECT COUNT(*) FROM `+n+` t WHERE strpos(t::text, ?) > 0`, secret).Scan(&hits); err != nil {
+				tb.Fatal(err)
+			}
+			if hits > 0 {
+				return true
+			}
+		}
+		return false
+	}
+	files, _ := filepath.Glob(filepath.Join(filepath.Dir(db), "*.db*"))
 	if len(files) == 0 {
 		tb.Fatal("no database files")
 	}
@@ -561,8 +594,8 @@ func ExampleStore_ApplyBatch() {
 // remembers live tokens for that long.
 func TestTokenRevokedElsewhereStopsWithinASecond(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "server.db")
-	server, err := store.Open(ctx, path)
+	path, keys := testdb.Registry(t)
+	server, err := store.Open(ctx, path, store.WithKeysDir(keys))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -574,7 +607,7 @@ func TestTokenRevokedElsewhereStopsWithinASecond(t *testing.T) {
 	if _, err := server.Authenticate(ctx, tok); err != nil {
 		t.Fatal(err)
 	}
-	cli, err := store.Open(ctx, path)
+	cli, err := store.Open(ctx, path, store.WithKeysDir(keys))
 	if err != nil {
 		t.Fatal(err)
 	}

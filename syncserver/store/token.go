@@ -78,7 +78,7 @@ func (s *Store) CreateToken(ctx context.Context, role, name string, opts ...Toke
 		return "", &schema.Error{Code: schema.EINVALID, Field: "name", Rule: "max_length",
 			Message: fmt.Sprintf("must be at most %d characters", schema.MaxNameLen)}
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.beginTx(ctx)
 	if err != nil {
 		return "", fmt.Errorf("create token %q: %w", name, err)
 	}
@@ -136,7 +136,7 @@ func (s *Store) RevokeToken(ctx context.Context, idOrName string) error {
 	}
 	// Device tokens may share a name (two laptops both called "team 4"), so
 	// revoke by name only when it is unambiguous.
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.beginTx(ctx)
 	if err != nil {
 		return fmt.Errorf("revoke token %s: %w", idOrName, err)
 	}
@@ -192,7 +192,7 @@ func (s *Store) ListTokens(ctx context.Context) ([]Token, error) {
 // authenticateQuery runs on every API request, so it is prepared once on
 // the read pool (Open) rather than parsed each time.
 const authenticateQuery = `SELECT t.id, t.name, t.role, COALESCE(t.device_id, ''), t.centre,
-		t.revoked_at IS NOT NULL, COALESCE(d.revoked_at IS NOT NULL, 0)
+		t.revoked_at IS NOT NULL, d.revoked_at IS NOT NULL
 	FROM tokens t LEFT JOIN devices d ON d.id = t.device_id
 	WHERE t.hash = ?`
 

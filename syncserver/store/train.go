@@ -50,13 +50,9 @@ func (s *Store) TrainModel(ctx context.Context, opt match.TrainOptions) (TrainRe
 
 	s.match.mu.Lock()
 	defer s.match.mu.Unlock()
-	res, err := s.db.ExecContext(ctx, `INSERT INTO match_models (model, report, created_at) VALUES (?, ?, ?)`,
-		string(body), string(report), formatTime(s.now()))
-	if err != nil {
-		return TrainResult{}, fmt.Errorf("train: store model: %w", err)
-	}
-	id, err := res.LastInsertId()
-	if err != nil {
+	var id int64
+	if err := s.db.QueryRowContext(ctx, `INSERT INTO match_models (model, report, created_at) VALUES (?, ?, ?) RETURNING id`,
+		string(body), string(report), formatTime(s.now())).Scan(&id); err != nil {
 		return TrainResult{}, fmt.Errorf("train: store model: %w", err)
 	}
 	s.match.model = model

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -32,6 +33,8 @@ type txn struct {
 	feed        *feedSignal
 	// audit is set while an audited read runs: see pendingAudit.
 	audit *pendingAudit
+	// pg is set on a PostgreSQL store.
+	pg bool
 }
 
 // stmtCache holds statements prepared on the writer pool.
@@ -80,11 +83,62 @@ func (c *stmtCache) close() {
 
 // begin starts a write transaction that reuses prepared statements.
 func (s *Store) begin(ctx context.Context) (*txn, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.beginTx(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &txn{Tx: tx, db: s.db, cache: &s.stmts, feed: &s.feed}, nil
+	return &txn{Tx: tx, db: s.db, cache: &s.stmts, feed: &s.feed, pg: s.pg}, nil
+}
+
+// writerLock is the advisory lock key PostgreSQL writers take turns on.
+const writerLock = 0x68656174 // "heat"
+
+// pgWriter is what a PostgreSQL store knows of the writers before it.
+type pgWriter struct {
+	mu         sync.Mutex
+	generation int64 // store_generation.n after this server's last write
+	foreign    bool  // another server wrote since; cleared by takeForeign
+}
+
+// takeForeign reports, once, that another server has written since this
+// one last looked.
+func (w *pgWriter) takeForeign() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	f := w.foreign
+	w.foreign = false
+	return f
+}
+
+// beginTx starts a write transaction. SQLite has one writer at a time by
+// its nature. On PostgreSQL, where several servers share the registry,
+// every write transaction first takes one advisory lock, held to its
+// commit: writers take turns as they do on SQLite, so health IDs, feed
+// sequence numbers and matching decisions are made one transaction at a
+// time across all servers, in commit order. Reads never take it.
+func (s *Store) beginTx(ctx context.Context) (*sql.Tx, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil || !s.pg {
+		return tx, err
+	}
+	var gen int64
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, writerLock); err != nil {
+		tx.Rollback()
+		return nil, fmt.Errorf("writer lock: %w", err)
+	}
+	if err := tx.QueryRowContext(ctx, `UPDATE store_generation SET n = n + 1 WHERE id = 1 RETURNING n`).Scan(&gen); err != nil {
+		tx.Rollback()
+		return nil, fmt.Errorf("writer lock: %w", err)
+	}
+	// Anything but one more than this server's last is another server's
+	// doing (or this server's rollback, which costs a needless refill).
+	s.pgWrite.mu.Lock()
+	if s.pgWrite.generation != 0 && gen != s.pgWrite.generation+1 {
+		s.pgWrite.foreign = true
+	}
+	s.pgWrite.generation = gen
+	s.pgWrite.mu.Unlock()
+	return tx, nil
 }
 
 // Commit commits, then prepares on the pool the statements this

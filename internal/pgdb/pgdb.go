@@ -1,0 +1,219 @@
+// Package pgdb opens the PostgreSQL database a server fleet shares and
+// applies the embedded, numbered migrations once, under an advisory lock,
+// so that servers starting together do not race. The store's queries are
+// written once for both engines: this package rewrites the few SQLite
+// forms PostgreSQL spells differently as each statement is prepared.
+package pgdb
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"io/fs"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// IsDSN reports whether db names a PostgreSQL database rather than a file.
+func IsDSN(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
+}
+
+// Open opens a pool of at most conns connections to the database at dsn.
+func Open(ctx context.Context, dsn string, conns int) (*sql.DB, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	db := sql.OpenDB(connector{stdlib.GetConnector(*cfg)})
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open postgres %s: %w", Redact(dsn), err)
+	}
+	return db, nil
+}
+
+// Redact hides a password in dsn, for messages and logs.
+func Redact(dsn string) string {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return "postgres://…"
+	}
+	return fmt.Sprintf("postgres://%s@%s:%d/%s", cfg.User, cfg.Host, cfg.Port, cfg.Database)
+}
+
+// migrationLock is the advisory lock key servers hold while migrating.
+const migrationLock = 0x646f6f72 // "door"
+
+// Migrate applies, in order, each NNNN_name.sql of migrations the database
+// has not recorded, each in one transaction with its schema_migrations
+// row. It holds a session advisory lock throughout, so of several servers
+// starting at once one migrates and the others wait, then find it done.
+func Migrate(ctx context.Context, db *sql.DB, migrations fs.FS) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrationLock); err != nil {
+		return fmt.Errorf("migrate: lock: %w", err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrationLock)
+
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY,
+		name TEXT NOT NULL,
+		applied_at TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	names, err := fs.Glob(migrations, "*.sql")
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	type step struct {
+		version int
+		name    string
+	}
+	var steps []step
+	for _, n := range names {
+		num, _, ok := strings.Cut(n, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			return fmt.Errorf("migrate: %s: name must start with a number and _", n)
+		}
+		steps = append(steps, step{v, n})
+	}
+	sort.Slice(steps, func(i, j int) bool { return steps[i].version < steps[j].version })
+	for _, s := range steps {
+		if err := apply(ctx, conn, migrations, s.version, s.name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func apply(ctx context.Context, conn *sql.Conn, migrations fs.FS, version int, name string) error {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrate %s: %w", name, err)
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = $1`, version).Scan(&n); err != nil {
+		return fmt.Errorf("migrate %s: %w", name, err)
+	}
+	if n > 0 {
+		return nil
+	}
+	body, err := fs.ReadFile(migrations, name)
+	if err != nil {
+		return fmt.Errorf("migrate %s: %w", name, err)
+	}
+	// The body goes as one simple-protocol message, which may hold many
+	// statements; the rewriting below is for the store's queries, not DDL.
+	if _, err := tx.ExecContext(ctx, rawPrefix+string(body)); err != nil {
+		return fmt.Errorf("migrate %s: %w", name, err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
+		version, name, time.Now().UTC().Format(time.RFC3339)); err != nil {
+		return fmt.Errorf("migrate %s: %w", name, err)
+	}
+	return tx.Commit()
+}
+
+// rawPrefix marks a statement to pass through unrewritten, as several
+// statements in one simple-protocol message.
+const rawPrefix = "-- pgdb:raw\n"
+
+// connector hands database/sql connections that rewrite each statement.
+type connector struct{ base driver.Connector }
+
+func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
+	cn, err := c.base.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &conn{Conn: cn.(*stdlib.Conn)}, nil
+}
+
+func (c connector) Driver() driver.Driver { return c.base.Driver() }
+
+// conn is pgx's connection with the store's queries rewritten on the way
+// in. Every other method is pgx's own.
+type conn struct{ *stdlib.Conn }
+
+func (c *conn) Prepare(query string) (driver.Stmt, error) {
+	return c.Conn.PrepareContext(context.Background(), Rewrite(query))
+}
+
+func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	return c.Conn.PrepareContext(ctx, Rewrite(query))
+}
+
+func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if strings.HasPrefix(query, rawPrefix) && len(args) == 0 {
+		_, err := c.Conn.Conn().PgConn().Exec(ctx, query).ReadAll()
+		return driver.RowsAffected(0), err
+	}
+	return c.Conn.ExecContext(ctx, Rewrite(query), args)
+}
+
+func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	return c.Conn.QueryContext(ctx, Rewrite(query), args)
+}
+
+var rewritten sync.Map // query -> its PostgreSQL form
+
+// jsonField is SQLite's json_extract of one top-level field, which the
+// store uses on its JSON text columns.
+var jsonField = regexp.MustCompile(`json_extract\(([a-z_.]+), '\$\.([a-z_]+)'\)`)
+
+// Rewrite turns a store query into PostgreSQL's dialect: ? placeholders
+// become $1, $2, ... and ?N becomes $N (outside quoted text), and json_extract(col, '$.f')
+// becomes (col::jsonb ->> 'f'). Other SQLite-only forms are not written
+// in the store's queries at all.
+func Rewrite(query string) string {
+	if q, ok := rewritten.Load(query); ok {
+		return q.(string)
+	}
+	q := jsonField.ReplaceAllString(query, `(($1)::jsonb ->> '$2')`)
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n := 0
+	var quote byte
+	for i := 0; i < len(q); i++ {
+		ch := q[i]
+		switch {
+		case quote != 0:
+			if ch == quote {
+				quote = 0
+			}
+		case ch == '\'' || ch == '"':
+			quote = ch
+		case ch == '?':
+			// ?NNN (SQLite's numbered parameter) is $NNN as it is.
+			b.WriteByte('$')
+			if i+1 < len(q) && q[i+1] >= '0' && q[i+1] <= '9' {
+				continue
+			}
+			n++
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(ch)
+	}
+	out := b.String()
+	rewritten.Store(query, out)
+	return out
+}
