@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin
 PKGS    := ./...
 
-.PHONY: all build demo test bench deps vet clean
+.PHONY: all build demo test test-postgres bench deps vet clean
 
 all: build
 
@@ -21,6 +21,10 @@ deps:
 test: deps
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 15m $(PKGS)
+
+# The server suite again on PostgreSQL, in a throwaway cluster.
+test-postgres: deps
+	bash scripts/test-postgres.sh
 
 # Prints one table: figure, unit, target.
 bench: deps

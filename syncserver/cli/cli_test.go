@@ -15,12 +15,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/doorstep-health/doorstep/internal/testdb"
 	"github.com/doorstep-health/doorstep/schema"
 	"github.com/doorstep-health/doorstep/syncserver/cli"
 	"github.com/doorstep-health/doorstep/syncserver/store"
 )
 
-// cmdEnv runs syncserver commands against one database in a temp dir.
+// cmdEnv runs syncserver commands against one registry (on the run's
+// engine: see testdb) with files in a temp dir.
 type cmdEnv struct {
 	dir string
 	env map[string]string
@@ -28,8 +30,8 @@ type cmdEnv struct {
 
 func newCmdEnv(t *testing.T) *cmdEnv {
 	t.Helper()
-	dir := t.TempDir()
-	return &cmdEnv{dir: dir, env: map[string]string{"SYNCSERVER_DB": filepath.Join(dir, "server.db")}}
+	db, keys := testdb.Registry(t)
+	return &cmdEnv{dir: t.TempDir(), env: map[string]string{"SYNCSERVER_DB": db, "SYNCSERVER_KEYS": keys}}
 }
 
 type result struct {
@@ -76,7 +78,7 @@ func keysOf(t *testing.T, out string) (map[string]any, []string) {
 // registering devices the way a laptop does.
 func (e *cmdEnv) withStore(t *testing.T, fn func(*store.Store)) {
 	t.Helper()
-	s, err := store.Open(context.Background(), e.env["SYNCSERVER_DB"])
+	s, err := store.Open(context.Background(), e.env["SYNCSERVER_DB"], store.WithKeysDir(e.env["SYNCSERVER_KEYS"]))
 	if err != nil {
 		t.Fatal(err)
 	}

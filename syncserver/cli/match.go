@@ -3,12 +3,9 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -161,7 +158,7 @@ documented defaults. The database is only read.`,
 // trained model can be judged, else the defaults. A missing database is
 // not created.
 func (app *App) evalModel(cmd *cobra.Command) (*match.Model, string, error) {
-	if _, err := os.Stat(app.dbPath); errors.Is(err, fs.ErrNotExist) {
+	if !app.dbExists() {
 		return match.DefaultModel(), "default", nil
 	}
 	var m *match.Model

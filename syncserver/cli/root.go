@@ -9,12 +9,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/doorstep-health/doorstep/internal/pgdb"
 	"github.com/doorstep-health/doorstep/syncserver/store"
 )
 
@@ -78,8 +81,8 @@ secret keys kept beside it (--keys).`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 
 	pf := root.PersistentFlags()
-	pf.StringVar(&app.dbPath, "db", envOr(app.Getenv, "SYNCSERVER_DB", "syncserver.db"), "SQLite database `FILE` (env SYNCSERVER_DB)")
-	pf.StringVar(&app.keysDir, "keys", app.Getenv("SYNCSERVER_KEYS"), "secret keys `DIR` (env SYNCSERVER_KEYS; default <db minus extension>-keys)")
+	pf.StringVar(&app.dbPath, "db", envOr(app.Getenv, "SYNCSERVER_DB", "syncserver.db"), "the registry: a SQLite `FILE`, or postgres://user@host/dbname (env SYNCSERVER_DB)")
+	pf.StringVar(&app.keysDir, "keys", app.Getenv("SYNCSERVER_KEYS"), "secret keys `DIR` (env SYNCSERVER_KEYS; default <db minus extension>-keys; required with PostgreSQL, shared by its servers)")
 
 	root.AddCommand(
 		NewCmdServe(app),
@@ -186,4 +189,22 @@ func printJSON(w io.Writer, v any) error {
 // newTable returns a writer that aligns tab-separated columns; call Flush.
 func newTable(w io.Writer) *tabwriter.Writer {
 	return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+}
+
+// dbExists reports whether the registry --db names is there: a SQLite
+// file that exists, or any PostgreSQL URL (its server says if not).
+func (app *App) dbExists() bool {
+	if pgdb.IsDSN(app.dbPath) {
+		return true
+	}
+	_, err := os.Stat(strings.TrimPrefix(app.dbPath, "sqlite:"))
+	return !errors.Is(err, fs.ErrNotExist)
+}
+
+// dbName is --db as logs and messages may show it: without a password.
+func (app *App) dbName() string {
+	if pgdb.IsDSN(app.dbPath) {
+		return pgdb.Redact(app.dbPath)
+	}
+	return app.dbPath
 }

@@ -40,7 +40,7 @@ accepting requests and waits for those in flight.`,
 			ctx := cmd.Context()
 			logger := slog.New(slog.NewTextHandler(app.Err, nil))
 			return app.withStore(ctx, func(s *store.Store) error {
-				logger.Info("store open", "db", app.dbPath, "keys", s.KeysDir())
+				logger.Info("store open", "db", app.dbName(), "keys", s.KeysDir())
 				// The matcher stops with the server, before the store closes.
 				mctx, stop := context.WithCancel(ctx)
 				var wg sync.WaitGroup

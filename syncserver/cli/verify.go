@@ -7,7 +7,6 @@ import (
 	_ "image/jpeg" // scans and phone photos of cards
 	_ "image/png"
 	"io"
-	"io/fs"
 	"os"
 	"strings"
 	"time"
@@ -177,8 +176,8 @@ func verifyKeySet(cmd *cobra.Command, app *App, file string) (cards.KeySet, erro
 		}
 		return cards.ParseKeySet(b)
 	}
-	if _, err := os.Stat(app.dbPath); errors.Is(err, fs.ErrNotExist) {
-		return cards.KeySet{}, usageErrorf("no server database at %s to take the keys from; pass --keys FILE, the document served at /.well-known/health-card-keys", app.dbPath)
+	if !app.dbExists() {
+		return cards.KeySet{}, usageErrorf("no server database at %s to take the keys from; pass --keys FILE, the document served at /.well-known/health-card-keys", app.dbName())
 	}
 	var keys cards.KeySet
 	err := app.withStore(cmd.Context(), func(s *store.Store) error {

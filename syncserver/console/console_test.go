@@ -11,7 +11,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -24,6 +23,7 @@ import (
 	"github.com/doorstep-health/doorstep/internal/webasset"
 	"github.com/doorstep-health/doorstep/schema"
 	"github.com/doorstep-health/doorstep/syncserver/store"
+	"github.com/doorstep-health/doorstep/syncserver/store/storetest"
 )
 
 // xss is the name a careless page would run.
@@ -80,11 +80,7 @@ func newEnv(t *testing.T, opts Options) *env {
 // watch what the console asks of the registry.
 func newEnvOver(t *testing.T, opts Options, wrap func(*store.Store) Registry) *env {
 	t.Helper()
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "registry.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t)
 	clk := &clock{t: time.Now()}
 	opts.now = clk.now
 	logs := &syncBuffer{}
@@ -367,11 +363,7 @@ func TestSignInSessionCookie(t *testing.T) {
 }
 
 func TestSessionCookieSecureOverTLS(t *testing.T) {
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "registry.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t)
 	tok, err := st.CreateToken(context.Background(), schema.RolePrinter, "press")
 	if err != nil {
 		t.Fatal(err)

@@ -4,25 +4,19 @@ package console_test
 // and the CLI, which import this package: they live outside it.
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 
 	"github.com/doorstep-health/doorstep/syncserver/cli"
 	httpapi "github.com/doorstep-health/doorstep/syncserver/http"
-	"github.com/doorstep-health/doorstep/syncserver/store"
+	"github.com/doorstep-health/doorstep/syncserver/store/storetest"
 )
 
 // Behind a proxy that ends TLS the console sees plain HTTP: the server's
 // option marks its cookies Secure anyway, and only when set.
 func TestConsoleSecureCookiesThroughTheServer(t *testing.T) {
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "registry.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t)
 	for _, secure := range []bool{false, true} {
 		ts := httptest.NewServer(httpapi.New(st, nil, httpapi.WithConsoleSecureCookies(secure)).Handler())
 		res, err := http.Get(ts.URL + "/console/signin")

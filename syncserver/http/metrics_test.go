@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,16 +14,13 @@ import (
 	"github.com/doorstep-health/doorstep/schema"
 	httpapi "github.com/doorstep-health/doorstep/syncserver/http"
 	"github.com/doorstep-health/doorstep/syncserver/store"
+	"github.com/doorstep-health/doorstep/syncserver/store/storetest"
 )
 
 // newEnvWith is newEnv with options for the server.
 func newEnvWith(tb testing.TB, opts ...httpapi.Option) *env {
 	tb.Helper()
-	st, err := store.Open(context.Background(), filepath.Join(tb.TempDir(), "server.db"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { st.Close() })
+	st := storetest.Open(tb)
 	logs := &syncBuffer{}
 	srv := httpapi.New(st, slog.New(slog.NewTextHandler(logs, nil)), opts...)
 	ts := httptest.NewServer(srv.Handler())

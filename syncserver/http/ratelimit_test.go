@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/doorstep-health/doorstep/schema"
 	"github.com/doorstep-health/doorstep/syncserver/store"
+	"github.com/doorstep-health/doorstep/syncserver/store/storetest"
 )
 
 // The bucket arithmetic, on a clock the test holds.
@@ -89,11 +89,7 @@ type testServer struct {
 
 func newTestServer(t *testing.T, opts ...Option) *testServer {
 	t.Helper()
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "server.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t)
 	ts := httptest.NewServer(New(st, nil, opts...).Handler())
 	t.Cleanup(ts.Close)
 	return &testServer{store: st, url: ts.URL}

@@ -4,14 +4,13 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/doorstep-health/doorstep/schema"
 	httpapi "github.com/doorstep-health/doorstep/syncserver/http"
-	"github.com/doorstep-health/doorstep/syncserver/store"
+	"github.com/doorstep-health/doorstep/syncserver/store/storetest"
 )
 
 // public marks a route every caller may use without a token.
@@ -55,11 +54,7 @@ var roleTable = map[string][]string{
 
 // The server serves exactly the routes of the role table.
 func TestEveryRouteHasRoles(t *testing.T) {
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "server.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t)
 	var served []string
 	for _, r := range httpapi.New(st, slog.New(slog.DiscardHandler)).Routes() {
 		served = append(served, r.Method+" "+r.Path)

@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +19,7 @@ import (
 	"github.com/doorstep-health/doorstep/schema"
 	httpapi "github.com/doorstep-health/doorstep/syncserver/http"
 	"github.com/doorstep-health/doorstep/syncserver/store"
+	"github.com/doorstep-health/doorstep/syncserver/store/storetest"
 )
 
 // env is a store with a real HTTP server in front of it.
@@ -48,11 +48,7 @@ func (s *syncBuffer) String() string {
 
 func newEnv(tb testing.TB, opts ...store.Option) *env {
 	tb.Helper()
-	st, err := store.Open(context.Background(), filepath.Join(tb.TempDir(), "server.db"), opts...)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { st.Close() })
+	st := storetest.Open(tb, opts...)
 	logs := &syncBuffer{}
 	srv := httpapi.New(st, slog.New(slog.NewTextHandler(logs, nil)))
 	ts := httptest.NewServer(srv.Handler())
@@ -357,11 +353,7 @@ func TestRegistrationCodeWorksOnce(t *testing.T) {
 }
 
 func TestHealthzAndGracefulShutdown(t *testing.T) {
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "server.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -121,7 +121,7 @@ func Open(ctx context.Context, db string, opts ...Option) (*Store, error) {
 		o(s)
 	}
 	if s.keysDir == "" {
-		return nil, fmt.Errorf("open store %s: a PostgreSQL registry needs --keys-dir (SYNCSERVER_KEYS_DIR): every server on it must share the same keys", pgdb.Redact(db))
+		return nil, fmt.Errorf("open store %s: a PostgreSQL registry needs --keys DIR (SYNCSERVER_KEYS): every server on it must share the same keys", pgdb.Redact(db))
 	}
 	key, err := loadOrCreateKey(s.keysDir, aadhaarKeyFile)
 	if err != nil {
