@@ -217,3 +217,20 @@ func Rewrite(query string) string {
 	rewritten.Store(query, out)
 	return out
 }
+
+// Raw runs fn on one connection of db as pgx's own, for what database/sql
+// cannot say: COPY, and a transaction spanning it.
+func Raw(ctx context.Context, db *sql.DB, fn func(*pgx.Conn) error) error {
+	c, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return c.Raw(func(dc any) error {
+		cn, ok := dc.(*conn)
+		if !ok {
+			return fmt.Errorf("pgdb: not a pgdb connection: %T", dc)
+		}
+		return fn(cn.Conn.Conn())
+	})
+}

@@ -70,8 +70,10 @@ func NewCmdRoot(app *App) *cobra.Command {
 		Long: `syncserver receives the households and residents that survey laptops
 collect, and administers the laptops and API tokens that may reach it.
 
-Every command works on one SQLite database (--db) and a directory of
-secret keys kept beside it (--keys).`,
+Every command works on one registry (--db): a SQLite file, the default,
+with a directory of secret keys kept beside it (--keys); or a PostgreSQL
+database shared by several servers, which then must name one keys
+directory they share.`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
@@ -93,6 +95,7 @@ secret keys kept beside it (--keys).`,
 		NewCmdReview(app), NewCmdPerson(app), NewCmdMatch(app),
 		NewCmdCards(app), NewCmdKeys(app), NewCmdVerify(app),
 		NewCmdAudit(app), NewCmdFeed(app),
+		NewCmdMigrateStore(app),
 	)
 	return root
 }
