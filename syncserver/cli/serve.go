@@ -18,6 +18,7 @@ type serveOptions struct {
 	rateBurst   int
 	metricsOpen bool
 	secure      bool
+	match       bool
 }
 
 // NewCmdServe builds `syncserver serve`.
@@ -40,11 +41,13 @@ accepting requests and waits for those in flight.`,
 			ctx := cmd.Context()
 			logger := slog.New(slog.NewTextHandler(app.Err, nil))
 			return app.withStore(ctx, func(s *store.Store) error {
-				logger.Info("store open", "db", app.dbName(), "keys", s.KeysDir())
+				logger.Info("store open", "db", app.dbName(), "keys", s.KeysDir(), "match", opts.match)
 				// The matcher stops with the server, before the store closes.
 				mctx, stop := context.WithCancel(ctx)
 				var wg sync.WaitGroup
-				wg.Go(func() { s.RunMatcher(mctx, logger.Info) })
+				if opts.match {
+					wg.Go(func() { s.RunMatcher(mctx, logger.Info) })
+				}
 				defer wg.Wait()
 				defer stop()
 				return httpapi.New(s, logger,
@@ -63,5 +66,7 @@ accepting requests and waits for those in flight.`,
 		"serve /metrics without a token, for a Prometheus scraper on a private network (default: an admin or supervisor token)")
 	cmd.Flags().BoolVar(&opts.secure, "secure-cookies", app.Getenv("SYNCSERVER_SECURE_COOKIES") == "1",
 		"mark the console's cookies Secure, for a console served over HTTPS through a proxy that ends TLS (env SYNCSERVER_SECURE_COOKIES=1)")
+	cmd.Flags().BoolVar(&opts.match, "match", envOr(app.Getenv, "SYNCSERVER_MATCH", "1") != "0",
+		"match residents into persons right behind ingest (env SYNCSERVER_MATCH=0 turns it off); of several servers on one PostgreSQL registry, one or two matching are enough, since matchers take turns")
 	return cmd
 }

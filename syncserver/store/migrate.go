@@ -92,7 +92,8 @@ func CopyToPostgres(ctx context.Context, from, to string, progress func(table st
 			return err
 		}
 		defer tx.Rollback(ctx)
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, writerLock); err != nil {
+		// The writer lock (see beginTx), lest a server started early write.
+		if _, err := tx.Exec(ctx, `UPDATE store_generation SET n = n + 1 WHERE id = 1`); err != nil {
 			return err
 		}
 		var held int64
@@ -132,9 +133,6 @@ func CopyToPostgres(ctx context.Context, from, to string, progress func(table st
 					return fmt.Errorf("%s.%s: %w", t, col, err)
 				}
 			}
-		}
-		if _, err := tx.Exec(ctx, `UPDATE store_generation SET n = n + 1`); err != nil {
-			return err
 		}
 		return tx.Commit(ctx)
 	})

@@ -90,9 +90,6 @@ func (s *Store) begin(ctx context.Context) (*txn, error) {
 	return &txn{Tx: tx, db: s.db, cache: &s.stmts, feed: &s.feed, pg: s.pg}, nil
 }
 
-// writerLock is the advisory lock key PostgreSQL writers take turns on.
-const writerLock = 0x68656174 // "heat"
-
 // pgWriter is what a PostgreSQL store knows of the writers before it.
 type pgWriter struct {
 	mu         sync.Mutex
@@ -112,20 +109,18 @@ func (w *pgWriter) takeForeign() bool {
 
 // beginTx starts a write transaction. SQLite has one writer at a time by
 // its nature. On PostgreSQL, where several servers share the registry,
-// every write transaction first takes one advisory lock, held to its
-// commit: writers take turns as they do on SQLite, so health IDs, feed
-// sequence numbers and matching decisions are made one transaction at a
-// time across all servers, in commit order. Reads never take it.
+// every write transaction first updates the one row of store_generation,
+// whose row lock it holds to its commit: writers take turns as they do on
+// SQLite, so health IDs, feed sequence numbers and matching decisions are
+// made one transaction at a time across all servers, in commit order.
+// Reads never take it. A row lock, not an advisory lock, so that the same
+// holds on CockroachDB and YugabyteDB.
 func (s *Store) beginTx(ctx context.Context) (*sql.Tx, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil || !s.pg {
 		return tx, err
 	}
 	var gen int64
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, writerLock); err != nil {
-		tx.Rollback()
-		return nil, fmt.Errorf("writer lock: %w", err)
-	}
 	if err := tx.QueryRowContext(ctx, `UPDATE store_generation SET n = n + 1 WHERE id = 1 RETURNING n`).Scan(&gen); err != nil {
 		tx.Rollback()
 		return nil, fmt.Errorf("writer lock: %w", err)

@@ -4,9 +4,10 @@
 -- and one in ../server.
 --
 -- Portability to CockroachDB and YugabyteDB is kept: no extensions, plain
--- types, identity columns. Two things need care there (README, "Running on
--- PostgreSQL"): the audit log's triggers are PL/pgSQL, and the store takes
--- pg_advisory_xact_lock to serialise writers, which CockroachDB lacks.
+-- types, identity columns, writers serialised by a row lock (see
+-- store_generation). What needs care there is in the README, "Several
+-- servers on PostgreSQL": the audit log's PL/pgSQL triggers, and the
+-- advisory lock migrations are applied under.
 --
 -- SQLite's implicit rowid (arrival order, read by the matcher and by
 -- listings) is an explicit identity column named rowid here.
@@ -199,7 +200,7 @@ CREATE INDEX cards_job ON cards(print_job);
 CREATE UNIQUE INDEX cards_one_valid ON cards(person_id) WHERE status != 'revoked';
 
 -- seq is given by the writer as one more than the last, under the store's
--- writer lock, not by a sequence: a sequence value taken by a transaction
+-- writer lock (store_generation's row), not by a sequence: a sequence value taken by a transaction
 -- that rolls back would leave a gap a consumer cannot tell from a loss.
 CREATE TABLE events (
 	seq       BIGINT PRIMARY KEY,
@@ -233,9 +234,11 @@ CREATE TRIGGER audit_log_no_update BEFORE UPDATE OR DELETE ON audit_log
 CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
 	FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
 
--- Bumped by every write transaction: a server notices that another server
--- wrote since its own last transaction and drops what it remembers of the
--- blocking index (SQLite's PRAGMA data_version does this there).
+-- The writer lock: every write transaction updates this one row first and
+-- holds its lock to commit, so writers of all servers take turns. The
+-- count also lets a server notice that another wrote since its own last
+-- transaction, and drop what it remembers of the blocking index (SQLite's
+-- PRAGMA data_version does this there).
 CREATE TABLE store_generation (
 	id INTEGER PRIMARY KEY CHECK (id = 1),
 	n  BIGINT NOT NULL
