@@ -274,9 +274,19 @@ func TestStatsJSON(t *testing.T) {
 }
 
 func TestServe(t *testing.T) {
+	for _, tc := range []struct{ matchEnv, wantMatch string }{
+		{"", "match=true"},
+		{"0", "match=false"}, // a server that leaves matching to others
+	} {
+		t.Run("SYNCSERVER_MATCH="+tc.matchEnv, func(t *testing.T) { testServe(t, tc.matchEnv, tc.wantMatch) })
+	}
+}
+
+func testServe(t *testing.T, matchEnv, wantMatch string) {
 	e := newCmdEnv(t)
 	e.env["SYNCSERVER_ADDR"] = "127.0.0.1:0"
 	e.env["SYNCSERVER_KEYS"] = filepath.Join(e.dir, "my-keys")
+	e.env["SYNCSERVER_MATCH"] = matchEnv
 	pr, pw := io.Pipe()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
@@ -287,15 +297,21 @@ func TestServe(t *testing.T) {
 	}()
 
 	// The "listening" log line names the port the OS chose.
-	addr := ""
+	addr, opened := "", ""
 	lines := bufio.NewScanner(pr)
 	for addr == "" && lines.Scan() {
+		if strings.Contains(lines.Text(), `msg="store open"`) {
+			opened = lines.Text()
+		}
 		if m := regexp.MustCompile(`msg=listening addr=(\S+)`).FindStringSubmatch(lines.Text()); m != nil {
 			addr = m[1]
 		}
 	}
 	if addr == "" {
 		t.Fatal("no listening line")
+	}
+	if !strings.Contains(opened, wantMatch) {
+		t.Errorf("store open line %q, want %s", opened, wantMatch)
 	}
 	go io.Copy(io.Discard, pr)
 
