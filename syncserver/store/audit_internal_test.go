@@ -97,3 +97,68 @@ func TestAuditedReadMayNotWrite(t *testing.T) {
 		t.Fatalf("write inside an audited read: %v, want refused", err)
 	}
 }
+
+// Audited reads commit without checkpointing: the writer's automatic
+// checkpoint is off once they start, the WAL is checkpointed beside the
+// writer, and a checkpoint request in the queue (runCheckpoints' way of
+// asking the writer for one between transactions) answers no one and
+// disturbs no read, after which the WAL starts over rather than growing
+// without end. Every record stays readable throughout.
+func TestAuditedReadsCheckpointBetweenTransactions(t *testing.T) {
+	s := openTest(t)
+	if s.pg {
+		t.Skip("SQLite's WAL checkpoints; PostgreSQL checkpoints by itself")
+	}
+	ctx := context.Background()
+	by := Reader{Principal: Principal{TokenID: "t", Name: "desk", Role: "hospital"}, Client: "10.0.0.1"}
+	read := func(i int) {
+		t.Helper()
+		err := s.audited(ctx, func(ctx context.Context, tx *txn, now string) error {
+			return appendAudit(ctx, tx, by, "test.read", fmt.Sprintf("p%d", i), "00000000000000", "", now)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	walFrames := func() int {
+		t.Helper()
+		var busy, frames, done int
+		if err := s.rdb.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &done); err != nil {
+			t.Fatal(err)
+		}
+		return frames
+	}
+	const reads = 200
+	for i := range reads {
+		read(i)
+	}
+	var auto int
+	if err := s.db.QueryRowContext(ctx, `PRAGMA wal_autocheckpoint`).Scan(&auto); err != nil {
+		t.Fatal(err)
+	}
+	if auto != 0 {
+		t.Errorf("writer's wal_autocheckpoint = %d, want 0 once audited reads run", auto)
+	}
+	long := walFrames()
+	if long < reads {
+		t.Fatalf("WAL of %d frames after %d commits: want one or more a commit", long, reads)
+	}
+	// A reader may hold the WAL at the moment the writer would start it
+	// over; the next checkpoint then tries again, as runCheckpoints does.
+	restarted := false
+	for i := 0; i < 50 && !restarted; i++ {
+		s.auditQueue <- auditedRead{}
+		read(reads + i)
+		restarted = walFrames() < long
+	}
+	if !restarted {
+		t.Errorf("WAL still %d frames or more after the writer's checkpoints", long)
+	}
+	var n int
+	if err := s.rdb.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_log WHERE action = 'test.read'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n < reads+1 {
+		t.Errorf("%d audit records, want at least %d", n, reads+1)
+	}
+}
