@@ -66,6 +66,16 @@ var figures = []figure{
 	{"BenchmarkFeedCatchUp", "events/s", "issue 5: feed events/s to a consumer catching up from zero", 0, false},
 	{"BenchmarkFeedCatchUp", "feed-persons", "issue 5: persons in the feed's registry (two events each)", 0, false},
 
+	// issue 7: the same batches into one SQLite server and into one and two
+	// server processes on one PostgreSQL, in the same run.
+	{"BenchmarkIngestServers/sqlite-1-server", "residents/s", "issue 7: ingest, one server on SQLite (this run)", 0, false},
+	{"BenchmarkIngestServers/postgres-1-server", "residents/s", "issue 7: ingest, one server process on PostgreSQL", 0, false},
+	{"BenchmarkIngestServers/postgres-2-servers", "residents/s", "issue 7: ingest, two server processes on one PostgreSQL", 0, false},
+	{"BenchmarkIngestServers/postgres-2-servers", "registry-residents", "issue 7: residents in each registry before the run", 1000000, false},
+	{"BenchmarkVerifyServers/postgres-2-servers", "verifications/s", "issue 7: card verifications/s, two server processes on PostgreSQL", 0, false},
+	{"BenchmarkVerifyServers/postgres-2-servers", "p99-ms", "issue 7: verify latency p99, two server processes, saturated", 0, false},
+	{"BenchmarkVerifyServers/postgres-2-servers", "registry-persons", "issue 7: persons in the PostgreSQL registry verified against", 1000000, false},
+
 	{"BenchmarkSaveHousehold", "p50-ms", "issue 8: Save to durable, household of 4, 5,000 on the laptop, p50", 0, false},
 	{"BenchmarkSaveHousehold", "p99-ms", "issue 8: Save to durable, household of 4, 5,000 on the laptop, p99", 50, true},
 	{"BenchmarkListHouseholds", "p50-ms", "issue 8: household list, store part (List of 5,000), p50", 0, false},

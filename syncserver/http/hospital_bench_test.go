@@ -83,23 +83,74 @@ func BenchmarkVerifyCardLoad(b *testing.B) {
 	reg := seedRegistry(b, *registryPersons, min(signedCards, *registryPersons))
 	url := reg.serve(b)
 
-	// Each request is written whole from bytes made here once, as wrk
-	// does: the load generator shares the two cores with the server, and
-	// net/http's client spent about 50µs of CPU a request (three goroutine
-	// hand-offs, header maps, a fresh request) that a client on another
-	// machine would not take from the server. What is checked is the same:
-	// every answer must be a 200 saying the card is valid.
-	host := strings.TrimPrefix(url, "http://")
-	reqs := make([][]byte, len(reg.QRs))
-	for i, qr := range reg.QRs {
-		body, _ := json.Marshal(map[string]string{"qr": qr})
-		reqs[i] = fmt.Appendf(nil, "POST /api/v1/cards/verify HTTP/1.1\r\nHost: %s\r\n"+
-			"Content-Type: application/json\r\nAuthorization: Bearer %s\r\nContent-Length: %d\r\n\r\n%s",
-			host, reg.Token, len(body), body)
+	verify := verifyLoad(b, []string{url}, reg)
+
+	// At saturation.
+	sat, wall, cpu := saturate(b, verify)
+	n := len(sat)
+
+	// At the offered rate, as many requests again.
+	rate := *verifyRate
+	jobs := make(chan verifyJob, n)
+	go func() {
+		defer close(jobs)
+		interval := time.Duration(float64(time.Second) / rate)
+		begin := time.Now()
+		for k := range n {
+			due := begin.Add(time.Duration(k) * interval)
+			if d := time.Until(due); d > 0 {
+				time.Sleep(d)
+			}
+			jobs <- verifyJob{i: n + k, at: due}
+		}
+	}()
+	pacedStart := time.Now()
+	paced, err := runLoad(verifyConns, jobs, verify)
+	pacedWall := time.Since(pacedStart)
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	b.ReportMetric(float64(len(sat))/wall.Seconds(), "verifications/s")
+	b.ReportMetric(ms(percentile(sat, 50)), "sat-p50-ms")
+	b.ReportMetric(ms(percentile(sat, 99)), "sat-p99-ms")
+	// The CPU this process spent a verification at saturation, server
+	// and load generator together: what bounds the rate on two cores of
+	// its own when other work shares the machine.
+	b.ReportMetric(float64(cpu.Microseconds())/float64(len(sat)), "cpu-us/verification")
+	b.ReportMetric(rate, "offered/s")
+	b.ReportMetric(float64(len(paced))/pacedWall.Seconds(), "paced-verifications/s")
+	b.ReportMetric(ms(percentile(paced, 50)), "p50-ms")
+	b.ReportMetric(ms(percentile(paced, 99)), "p99-ms")
+	b.ReportMetric(float64(reg.Persons), "registry-persons")
+}
+
+// verifyLoad opens the load generator's 64 connections, spread evenly over
+// hosts, and returns the function that sends card i's verification on
+// connection w and checks the answer. It warms every connection up
+// outside the timer, as on a server that has been up a while.
+//
+// Each request is written whole from bytes made here once, as wrk does:
+// the load generator shares the two cores with the server, and net/http's
+// client spent about 50µs of CPU a request (three goroutine hand-offs,
+// header maps, a fresh request) that a client on another machine would
+// not take from the server. What is checked is the same: every answer
+// must be a 200 saying the card is valid.
+func verifyLoad(b *testing.B, urls []string, reg registry) func(w, i int) error {
+	b.Helper()
+	reqs := make([][][]byte, len(urls))
+	for h, url := range urls {
+		host := strings.TrimPrefix(url, "http://")
+		for _, qr := range reg.QRs {
+			body, _ := json.Marshal(map[string]string{"qr": qr})
+			reqs[h] = append(reqs[h], fmt.Appendf(nil, "POST /api/v1/cards/verify HTTP/1.1\r\nHost: %s\r\n"+
+				"Content-Type: application/json\r\nAuthorization: Bearer %s\r\nContent-Length: %d\r\n\r\n%s",
+				host, reg.Token, len(body), body))
+		}
 	}
 	conns := make([]*loadConn, verifyConns)
 	for w := range conns {
-		c, err := dialLoad(host)
+		c, err := dialLoad(strings.TrimPrefix(urls[w%len(urls)], "http://"))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -107,18 +158,16 @@ func BenchmarkVerifyCardLoad(b *testing.B) {
 		conns[w] = c
 	}
 	verify := func(w, i int) error {
-		status, body, err := conns[w].do(reqs[i%len(reqs)])
+		qrs := reqs[w%len(urls)]
+		status, body, err := conns[w].do(qrs[i%len(qrs)])
 		if err != nil {
-			return fmt.Errorf("verify card %d: %w", i%len(reqs), err)
+			return fmt.Errorf("verify card %d: %w", i%len(qrs), err)
 		}
 		if status != http.StatusOK || !bytes.Contains(body, []byte(`"status":"valid"`)) {
-			return fmt.Errorf("verify card %d: %d %s", i%len(reqs), status, body)
+			return fmt.Errorf("verify card %d: %d %s", i%len(qrs), status, body)
 		}
 		return nil
 	}
-
-	// Warm up outside the timer: open every connection and let the store
-	// prepare its statements, as a server that has been up a while has.
 	warm := make(chan verifyJob, 4*verifyConns)
 	for i := range cap(warm) {
 		warm <- verifyJob{i: i}
@@ -127,8 +176,14 @@ func BenchmarkVerifyCardLoad(b *testing.B) {
 	if _, err := runLoad(verifyConns, warm, verify); err != nil {
 		b.Fatal(err)
 	}
+	return verify
+}
 
-	// At saturation.
+// saturate sends b.N verifications as wrk does, each connection its next
+// request as soon as the last is answered, and returns the sorted
+// latencies, the wall time and this process's CPU time over the run.
+func saturate(b *testing.B, verify func(w, i int) error) ([]time.Duration, time.Duration, time.Duration) {
+	b.Helper()
 	jobs := make(chan verifyJob) // unbuffered: an iteration ends when a connection takes its request
 	type result struct {
 		lats []time.Duration
@@ -151,41 +206,7 @@ func BenchmarkVerifyCardLoad(b *testing.B) {
 	if sat.err != nil {
 		b.Fatal(sat.err)
 	}
-
-	// At the offered rate, as many requests again.
-	rate := *verifyRate
-	jobs = make(chan verifyJob, n)
-	go func() {
-		defer close(jobs)
-		interval := time.Duration(float64(time.Second) / rate)
-		begin := time.Now()
-		for k := range n {
-			due := begin.Add(time.Duration(k) * interval)
-			if d := time.Until(due); d > 0 {
-				time.Sleep(d)
-			}
-			jobs <- verifyJob{i: n + k, at: due}
-		}
-	}()
-	pacedStart := time.Now()
-	paced, err := runLoad(verifyConns, jobs, verify)
-	pacedWall := time.Since(pacedStart)
-	if err != nil {
-		b.Fatal(err)
-	}
-
-	b.ReportMetric(float64(len(sat.lats))/wall.Seconds(), "verifications/s")
-	b.ReportMetric(ms(percentile(sat.lats, 50)), "sat-p50-ms")
-	b.ReportMetric(ms(percentile(sat.lats, 99)), "sat-p99-ms")
-	// The CPU this process spent a verification at saturation, server
-	// and load generator together: what bounds the rate on two cores of
-	// its own when other work shares the machine.
-	b.ReportMetric(float64(cpu.Microseconds())/float64(len(sat.lats)), "cpu-us/verification")
-	b.ReportMetric(rate, "offered/s")
-	b.ReportMetric(float64(len(paced))/pacedWall.Seconds(), "paced-verifications/s")
-	b.ReportMetric(ms(percentile(paced, 50)), "p50-ms")
-	b.ReportMetric(ms(percentile(paced, 99)), "p99-ms")
-	b.ReportMetric(float64(reg.Persons), "registry-persons")
+	return sat.lats, wall, cpu
 }
 
 // verifyJob is one request of the load: which card, and when it was due

@@ -296,7 +296,7 @@ func (s *Store) runAuditedBatch(first auditedRead, linger bool) (n int, checkpoi
 			r.done <- err
 		}
 	}
-	tx, err := s.begin(ctx)
+	tx, err := s.beginAudited(ctx)
 	if err != nil {
 		fail(fmt.Errorf("audited read: %w", err))
 		return len(batch), false

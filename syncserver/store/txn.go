@@ -90,6 +90,22 @@ func (s *Store) begin(ctx context.Context) (*txn, error) {
 	return &txn{Tx: tx, db: s.db, cache: &s.stmts, feed: &s.feed, pg: s.pg}, nil
 }
 
+// beginAudited starts the transaction of a group of audited reads. They
+// write only their audit records, which no other writer's invariant
+// depends on (their ids may interleave between servers), so on
+// PostgreSQL they do not take the writer lock: the servers' reads do not
+// wait for each other's commits, nor for a batch being ingested.
+func (s *Store) beginAudited(ctx context.Context) (*txn, error) {
+	if !s.pg {
+		return s.begin(ctx)
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &txn{Tx: tx, db: s.db, cache: &s.stmts, feed: &s.feed, pg: s.pg}, nil
+}
+
 // pgWriter is what a PostgreSQL store knows of the writers before it.
 type pgWriter struct {
 	mu         sync.Mutex
