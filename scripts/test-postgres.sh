@@ -18,5 +18,5 @@ echo "test-postgres: cluster at ${dsn%%\?*}" >&2
 export DOORSTEP_TEST_POSTGRES="$dsn"
 # The server's packages: every test that opens a registry does so on
 # PostgreSQL here. In e2e, the tests of several servers on one database.
-go test -count=1 -timeout 15m ./syncserver/... ./internal/testdb/...
+go test -count=1 -timeout 15m ./syncserver/... ./internal/pgdb/... ./internal/testdb/...
 go test -count=1 -timeout 15m -run 'Postgres' ./e2e/

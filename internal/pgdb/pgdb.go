@@ -33,6 +33,14 @@ func Open(ctx context.Context, dsn string, conns int) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
+	// A server that dies inside a transaction (its machine gone, not just
+	// its process) would hold the writer lock until TCP gave up, hours
+	// later, and every other server's writes would wait. No transaction
+	// of ours sits idle for more than milliseconds, so PostgreSQL may end
+	// one idle this long. A value in the URL wins.
+	if _, ok := cfg.RuntimeParams["idle_in_transaction_session_timeout"]; !ok {
+		cfg.RuntimeParams["idle_in_transaction_session_timeout"] = idleInTransaction
+	}
 	db := sql.OpenDB(connector{stdlib.GetConnector(*cfg)})
 	db.SetMaxOpenConns(conns)
 	db.SetMaxIdleConns(conns)
@@ -43,6 +51,10 @@ func Open(ctx context.Context, dsn string, conns int) (*sql.DB, error) {
 	}
 	return db, nil
 }
+
+// idleInTransaction is how long PostgreSQL lets a session of ours sit
+// idle inside a transaction before it ends it (and its locks).
+const idleInTransaction = "30s"
 
 // Redact hides a password in dsn, for messages and logs.
 func Redact(dsn string) string {
