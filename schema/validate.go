@@ -50,8 +50,24 @@ func (v *rules) text(field, value string, required bool, max int) {
 		v.add(field, "max_length", "must be at most %d characters", max)
 	case !utf8.ValidString(value):
 		v.add(field, "utf8", "must be valid text")
+	case strings.ContainsFunc(value, IsControl):
+		v.add(field, "control_characters", "must not contain control characters (tabs and line breaks are allowed)")
 	}
 }
+
+// IsControl reports whether r is a control character that no field may
+// hold: the C0 controls but tab and line breaks, and DEL. NUL matters
+// most: PostgreSQL can store it neither in text nor in jsonb.
+func IsControl(r rune) bool {
+	return r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0x7f
+}
+
+// ValidID reports whether id is a record or batch id: 1 to 64 letters,
+// digits, - or _ (IDFormat says so to a person).
+func ValidID(id string) bool { return idPattern.MatchString(id) }
+
+// IDFormat is the rule an id breaks, as a message.
+const IDFormat = "must be 1 to 64 letters, digits, - or _"
 
 func (v *rules) oneOf(field, value string, allowed []string) {
 	switch {
@@ -133,7 +149,7 @@ func (h *Household) validateFields(v *rules, now time.Time) {
 	if h.ID == "" {
 		v.add("id", "required", "is required")
 	} else if !idPattern.MatchString(h.ID) {
-		v.add("id", "id_format", "must be 1 to 64 letters, digits, - or _")
+		v.add("id", "id_format", IDFormat)
 	}
 	if h.Area == "" {
 		v.add("area", "required", "is required (survey area code, like DL-NW-W05)")
@@ -175,7 +191,7 @@ func (r *Resident) ValidateRecord(now time.Time) error {
 	if r.HouseholdID == "" {
 		v.add("household_id", "required", "is required")
 	} else if !idPattern.MatchString(r.HouseholdID) {
-		v.add("household_id", "id_format", "must be 1 to 64 letters, digits, - or _")
+		v.add("household_id", "id_format", IDFormat)
 	}
 	r.validateFields(v, now)
 	if r.Aadhaar != "" {
@@ -188,7 +204,7 @@ func (r *Resident) validateFields(v *rules, now time.Time) {
 	if r.ID == "" {
 		v.add("id", "required", "is required")
 	} else if !idPattern.MatchString(r.ID) {
-		v.add("id", "id_format", "must be 1 to 64 letters, digits, - or _")
+		v.add("id", "id_format", IDFormat)
 	}
 	v.text("name", r.Name, true, MaxNameLen)
 	v.oneOf("sex", r.Sex, []string{"M", "F", "O"})

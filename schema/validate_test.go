@@ -60,6 +60,8 @@ func TestHouseholdValidate(t *testing.T) {
 			h.Members[0].Documents = []schema.Document{{Type: "passport", Number: "Z1234567"}}
 		}, "members[0].documents[0].type", "one_of"},
 		{"name too long", func(h *schema.Household) { h.Members[0].Name = strings.Repeat("a", 101) }, "members[0].name", "max_length"},
+		{"NUL in a name", func(h *schema.Household) { h.Members[0].Name = "Asha\x00Devi" }, "members[0].name", "control_characters"},
+		{"escape in an address", func(h *schema.Household) { h.Address.Line1 = "H.No. 4\x1b[2J" }, "address.line1", "control_characters"},
 		{"gps out of range", func(h *schema.Household) { h.GPS = &schema.GPS{Lat: 95, Lon: 77} }, "gps.lat", "range"},
 		{"bad visit time", func(h *schema.Household) { h.VisitedAt = "27/11/2026" }, "visited_at", "rfc3339"},
 	}

@@ -90,6 +90,8 @@ func (s *Store) checkBatch(deviceID string, b *schema.Batch) error {
 		return invalid("batch_id", "required", "is required")
 	case len(b.BatchID) > schema.MaxIDLen:
 		return invalid("batch_id", "max_length", "must be at most %d characters", schema.MaxIDLen)
+	case !schema.ValidID(b.BatchID):
+		return invalid("batch_id", "id_format", schema.IDFormat)
 	case b.DeviceID == "":
 		return invalid("device_id", "required", "is required")
 	case b.DeviceID != deviceID:
@@ -147,6 +149,10 @@ func prepare(rec *schema.Record, now time.Time) prepared {
 		return p
 	case len(rec.ID) > schema.MaxIDLen:
 		p.early = &schema.Error{Code: schema.EINVALID, Field: "id", Rule: "max_length", Message: fmt.Sprintf("must be at most %d characters", schema.MaxIDLen)}
+		return p
+	case !schema.ValidID(rec.ID):
+		// Checked here too, for tombstones, whose data is not validated.
+		p.early = &schema.Error{Code: schema.EINVALID, Field: "id", Rule: "id_format", Message: schema.IDFormat}
 		return p
 	case rec.Version < 1:
 		p.early = &schema.Error{Code: schema.EINVALID, Field: "version", Rule: "min", Message: "must be 1 or more"}

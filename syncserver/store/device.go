@@ -124,8 +124,14 @@ func (s *Store) RegisterDevice(ctx context.Context, code, hostname string) (sche
 	// The hostname only helps an administrator tell laptops apart, so an
 	// odd one is trimmed rather than refused.
 	if len(hostname) > schema.MaxNameLen {
-		hostname = strings.ToValidUTF8(hostname[:schema.MaxNameLen], "")
+		hostname = hostname[:schema.MaxNameLen]
 	}
+	hostname = strings.Map(func(r rune) rune {
+		if schema.IsControl(r) || r == '\n' || r == '\r' || r == '\t' {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(hostname, ""))
 	tx, err := s.beginTx(ctx)
 	if err != nil {
 		return schema.Registered{}, fmt.Errorf("register device: %w", err)

@@ -192,6 +192,13 @@ func TestApplyBatchRecordOutcomes(t *testing.T) {
 				resident(schema.NewID(), h1, 1, func(r *schema.Resident) { r.Relation = "daughter"; r.Sex = "F" }),
 			},
 			[]want{accepted, rejected(schema.EINVALID, "sex"), accepted}},
+		// A NUL could not be stored in PostgreSQL's text or jsonb at all.
+		{"a NUL in a name is invalid, named",
+			[]schema.Record{resident(schema.NewID(), h1, 1, func(r *schema.Resident) { r.Name = "Asha\x00Devi" })},
+			[]want{rejected(schema.EINVALID, "name")}},
+		{"a tombstone's id is held to the id format too",
+			[]schema.Record{{Kind: schema.KindResident, ID: "R\x00", Version: 1, Deleted: true}},
+			[]want{rejected(schema.EINVALID, "id")}},
 		{"type errors are invalid with the field",
 			[]schema.Record{{Kind: schema.KindResident, ID: "R-TYPE", Version: 1,
 				Data: json.RawMessage(`{"household_id":"` + h1 + `","name":5,"sex":"M","dob":"1990","relation":"son"}`)}},
@@ -281,6 +288,7 @@ func TestApplyBatchWholeBatchErrors(t *testing.T) {
 		field    string
 	}{
 		{"missing batch id", dev, func() schema.Batch { b := good(dev); b.BatchID = ""; return b }(), schema.EINVALID, "batch_id"},
+		{"batch id with a NUL", dev, func() schema.Batch { b := good(dev); b.BatchID = "B\x001"; return b }(), schema.EINVALID, "batch_id"},
 		{"newer schema", dev, func() schema.Batch { b := good(dev); b.SchemaVersion = schema.SchemaVersion + 1; return b }(), schema.EINVALID, "schema_version"},
 		{"unknown kind", dev, func() schema.Batch {
 			b := good(dev)
