@@ -274,6 +274,31 @@ func runAuditedRead(r auditedRead, tx *txn, now string) (rows [][]any, err error
 	return nil, r.fn(context.WithoutCancel(r.ctx), tx, now)
 }
 
+// runAuditedReadAlone runs one read so that its failure is its own. On
+// SQLite a failed statement leaves the transaction usable. On PostgreSQL
+// any error aborts the whole transaction, and with it every other read
+// sharing it, so there each read runs inside a savepoint: rolled back to
+// if the read fails, released before its audit records are written (so
+// those, in the transaction itself, cost no subtransaction id).
+func (s *Store) runAuditedReadAlone(ctx context.Context, r auditedRead, tx *txn, now string) ([][]any, error) {
+	if !s.pg {
+		return runAuditedRead(r, tx, now)
+	}
+	if _, err := tx.Tx.ExecContext(ctx, `SAVEPOINT audited_read`); err != nil {
+		return nil, err
+	}
+	rows, err := runAuditedRead(r, tx, now)
+	if err != nil {
+		if _, rerr := tx.Tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT audited_read`); rerr != nil {
+			return nil, errors.Join(err, rerr)
+		}
+	}
+	if _, rerr := tx.Tx.ExecContext(ctx, `RELEASE SAVEPOINT audited_read`); rerr != nil {
+		return nil, errors.Join(err, rerr)
+	}
+	return rows, err
+}
+
 // pendingAudit holds the audit records of the read running in a shared
 // transaction. While it is set the read may not write (txn.ExecContext
 // refuses), so a read that fails has written nothing, and its records
@@ -334,7 +359,7 @@ func (s *Store) runAuditedBatch(first auditedRead, linger bool) (n int, checkpoi
 		}
 	}
 	for i := 0; i < len(batch); i++ {
-		rows, err := runAuditedRead(batch[i], tx, now)
+		rows, err := s.runAuditedReadAlone(ctx, batch[i], tx, now)
 		errs = append(errs, err)
 		if err == nil {
 			for _, row := range rows {

@@ -174,12 +174,18 @@ func (t *txn) Commit() error {
 // errReadOnly refuses a write inside an audited read.
 var errReadOnly = errors.New("an audited read may not write")
 
+// errUnprepared sends a statement the plain way: see prepared.
+var errUnprepared = errors.New("not prepared here")
+
 // ExecContext runs query through a reused statement.
 func (t *txn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if t.audit != nil {
 		return nil, errReadOnly
 	}
 	st, err := t.prepared(ctx, query)
+	if err == errUnprepared {
+		return t.Tx.ExecContext(ctx, query, args...)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -189,6 +195,9 @@ func (t *txn) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 // QueryContext runs query through a reused statement.
 func (t *txn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	st, err := t.prepared(ctx, query)
+	if err == errUnprepared {
+		return t.Tx.QueryContext(ctx, query, args...)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -208,6 +217,12 @@ func (t *txn) QueryRowContext(ctx context.Context, query string, args ...any) *s
 func (t *txn) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 	if st, ok := t.local[query]; ok {
 		return st, nil
+	}
+	if t.pg {
+		// pgx prepares and caches each statement per connection itself.
+		// And on PostgreSQL a failed prepare aborts the transaction, so
+		// the plain path's second try would report that, not the cause.
+		return nil, errUnprepared
 	}
 	// The statement outlives this call: it is kept for the transaction's
 	// later statements, which may run for other requests (audited reads
