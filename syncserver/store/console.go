@@ -145,7 +145,7 @@ type Enrolment struct {
 // number of areas; their cost grows with the residents (about 5 µs each:
 // some 5 s a million), the join of each to its household's area.
 func (s *Store) Progress(ctx context.Context) (Progress, error) {
-	tx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := s.rdb.BeginTx(ctx, s.readTxOptions())
 	if err != nil {
 		return Progress{}, fmt.Errorf("progress: %w", err)
 	}

@@ -156,3 +156,50 @@ func TestStatsUseCoveringIndexes(t *testing.T) {
 		}
 	}
 }
+
+// A server notices that another wrote since its own last transaction,
+// so that it drops what it remembers of the blocking index, even when its
+// own last transaction rolled back (which leaves the counter as it was).
+func TestForeignWriteNoticedAfterRollback(t *testing.T) {
+	if !testdb.Postgres() {
+		t.Skip("several servers share a registry only on PostgreSQL; needs DOORSTEP_TEST_POSTGRES")
+	}
+	ctx := context.Background()
+	db, keys := testdb.Registry(t)
+	open := func() *Store {
+		s, err := Open(ctx, db, WithKeysDir(keys))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	s1, s2 := open(), open()
+	write := func(s *Store, commit bool) {
+		t.Helper()
+		tx, err := s.beginTx(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if commit {
+			err = tx.Commit()
+		} else {
+			err = tx.Rollback()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(s1, true)
+	s1.pgWrite.takeForeign() // the first write after opening always counts
+	write(s1, true)
+	if s1.pgWrite.takeForeign() {
+		t.Error("its own write taken for another server's")
+	}
+	write(s1, false)
+	write(s2, true)
+	write(s1, true)
+	if !s1.pgWrite.takeForeign() {
+		t.Error("another server's write after a rollback went unnoticed")
+	}
+}

@@ -53,6 +53,9 @@ type matcher struct {
 	// commit by another connection (dataVersion).
 	blocks      map[string]int
 	dataVersion int64
+	// modelID is the match_models row in use (0: the defaults). Another
+	// process may train a newer one; MatchPending looks before matching.
+	modelID int64
 	// observe, when set (benchmarks), hears each household's matching time
 	// and how many residents it decided.
 	observe func(d time.Duration, residents int)
@@ -96,10 +99,11 @@ func (s *Store) loadModel(ctx context.Context) error {
 	s.match.old = nil
 	s.match.blocks = make(map[string]int)
 	var body string
-	err := s.db.QueryRowContext(ctx, `SELECT model FROM match_models ORDER BY id DESC LIMIT 1`).Scan(&body)
+	var id int64
+	err := s.db.QueryRowContext(ctx, `SELECT id, model FROM match_models ORDER BY id DESC LIMIT 1`).Scan(&id, &body)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		s.match.model = match.DefaultModel()
+		s.match.model, s.match.modelID = match.DefaultModel(), 0
 		return nil
 	case err != nil:
 		return fmt.Errorf("load match model: %w", err)
@@ -108,7 +112,31 @@ func (s *Store) loadModel(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load match model: %w", err)
 	}
-	s.match.model = m
+	s.match.model, s.match.modelID = m, id
+	return nil
+}
+
+// checkModel takes up a model trained since this store loaded its own
+// (`syncserver match train` runs in another process, and several servers
+// share one PostgreSQL registry), so every matcher decides by the newest.
+// Called under s.match.mu with the writer's transaction open.
+func (s *Store) checkModel(ctx context.Context, tx *txn) error {
+	var id int64
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM match_models`).Scan(&id); err != nil {
+		return err
+	}
+	if id == s.match.modelID {
+		return nil
+	}
+	var body string
+	if err := tx.QueryRowContext(ctx, `SELECT model FROM match_models WHERE id = ?`, id).Scan(&body); err != nil {
+		return err
+	}
+	m, err := match.ParseModel([]byte(body))
+	if err != nil {
+		return fmt.Errorf("model %d: %w", id, err)
+	}
+	s.match.model, s.match.modelID = m, id
 	return nil
 }
 
@@ -171,6 +199,9 @@ func (s *Store) MatchPending(ctx context.Context, limit int) (MatchReport, error
 		}
 	}()
 	if err := s.match.checkDataVersion(ctx, tx, s.pg && s.pgWrite.takeForeign()); err != nil {
+		return rep, fmt.Errorf("match: %w", err)
+	}
+	if err := s.checkModel(ctx, tx); err != nil {
 		return rep, fmt.Errorf("match: %w", err)
 	}
 	pending, err := pendingResidents(ctx, tx, limit)
@@ -849,7 +880,9 @@ const (
 
 	// candidateQuery: each [id, version] of ?1 with its person and, unless
 	// the version is the one the caller already holds, its data; and
-	// whether a supervisor said it is not ?2.
+	// whether a supervisor said it is not ?2. pairKey orders the two ids by
+	// bytes; SQLite compares text so, PostgreSQL by the database's locale,
+	// so there both orders are looked up.
 	candidateQuery = `SELECT j.key, r.id, r.version, r.person_id, r.deleted,
 			EXISTS (SELECT 1 FROM review_tasks WHERE status = 'different'
 				AND pair = CASE WHEN ?2 > r.id THEN r.id || '|' || ?2 ELSE ?2 || '|' || r.id END),
@@ -858,7 +891,7 @@ const (
 		FROM json_each(?1) j JOIN residents r ON r.id = j.value ->> 0`
 	candidateQueryPG = `SELECT j.ord - 1, r.id, r.version, r.person_id, r.deleted,
 			EXISTS (SELECT 1 FROM review_tasks WHERE status = 'different'
-				AND pair = CASE WHEN ?2::text > r.id THEN r.id || '|' || ?2::text ELSE ?2::text || '|' || r.id END),
+				AND pair IN (r.id || '|' || ?2::text, ?2::text || '|' || r.id)),
 			CASE WHEN r.version = (j.value ->> 1)::bigint THEN NULL ELSE r.data END,
 			CASE WHEN r.version = (j.value ->> 1)::bigint THEN NULL ELSE COALESCE((SELECT h.data FROM households h WHERE h.id = r.household_id), '{}') END
 		FROM jsonb_array_elements(?1::jsonb) WITH ORDINALITY AS j(value, ord) JOIN residents r ON r.id = j.value ->> 0`

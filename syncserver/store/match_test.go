@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -828,5 +829,30 @@ func TestMatchPrecisionOnGeneratedData(t *testing.T) {
 	if ref.TruePairs != truePairs || ref.LinkedPairs != linked || ref.CorrectPairs != correct || ref.Persons != int(st.Persons) {
 		t.Errorf("store and reference matcher differ: linked %d/%d, correct %d/%d, persons %d/%d",
 			linked, ref.LinkedPairs, correct, ref.CorrectPairs, st.Persons, ref.Persons)
+	}
+}
+
+// A model trained by another process (`syncserver match train` while the
+// server runs, or another server on a shared registry) is the one the
+// running server's matcher uses from its next round.
+func TestMatcherTakesUpAModelTrainedElsewhere(t *testing.T) {
+	ctx := context.Background()
+	r := populated(t)
+	cli, err := store.Open(ctx, r.file, store.WithKeysDir(r.keys))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	trained, err := cli.TrainModel(ctx, match.TrainOptions{RandomPairs: 5000, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := json.Marshal(trained.Model)
+	if got, _ := json.Marshal(r.s.Model()); string(got) == string(want) {
+		t.Fatal("the trained model equals the server's before it looked; the test proves nothing")
+	}
+	r.match()
+	if got, _ := json.Marshal(r.s.Model()); string(got) != string(want) {
+		t.Errorf("after a matching round the server still uses its old model")
 	}
 }

@@ -299,7 +299,7 @@ type CardInfo struct {
 // Cards lists the card versions of a person (by health ID, person id or
 // resident id), newest first.
 func (s *Store) Cards(ctx context.Context, who string) ([]CardInfo, error) {
-	tx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := s.rdb.BeginTx(ctx, s.readTxOptions())
 	if err != nil {
 		return nil, err
 	}

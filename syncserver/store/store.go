@@ -5,6 +5,8 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"database/sql"
 	"fmt"
 	"path/filepath"
@@ -114,6 +116,7 @@ func Open(ctx context.Context, db string, opts ...Option) (*Store, error) {
 		auditQueue: make(chan auditedRead, maxAuditedBatch),
 		closing:    make(chan struct{}),
 		pg:         pgdb.IsDSN(db),
+		pgWrite:    pgWriter{id: randomWriterID()},
 
 		cardSettings: DefaultCardSettings,
 	}
@@ -230,4 +233,12 @@ func parseTime(v sql.NullString) *time.Time {
 		return nil
 	}
 	return &t
+}
+
+// randomWriterID names one opening of a store among the servers sharing
+// a PostgreSQL registry.
+func randomWriterID() string {
+	b := make([]byte, 8)
+	rand.Read(b) // never fails (crypto/rand panics rather)
+	return hex.EncodeToString(b)
 }

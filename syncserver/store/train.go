@@ -55,7 +55,7 @@ func (s *Store) TrainModel(ctx context.Context, opt match.TrainOptions) (TrainRe
 		string(body), string(report), formatTime(s.now())).Scan(&id); err != nil {
 		return TrainResult{}, fmt.Errorf("train: store model: %w", err)
 	}
-	s.match.model = model
+	s.match.model, s.match.modelID = model, id
 	return TrainResult{ID: id, Model: model.Clone(), Report: rep}, nil
 }
 

@@ -99,7 +99,9 @@ func (s *Store) beginAudited(ctx context.Context) (*txn, error) {
 	if !s.pg {
 		return s.begin(ctx)
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	// One snapshot for each read, as on SQLite: a person's status and its
+	// residents as of one moment. Audit inserts never conflict under it.
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead})
 	if err != nil {
 		return nil, err
 	}
@@ -108,9 +110,9 @@ func (s *Store) beginAudited(ctx context.Context) (*txn, error) {
 
 // pgWriter is what a PostgreSQL store knows of the writers before it.
 type pgWriter struct {
-	mu         sync.Mutex
-	generation int64 // store_generation.n after this server's last write
-	foreign    bool  // another server wrote since; cleared by takeForeign
+	id      string // this store's name in store_generation.writer, new at each Open
+	mu      sync.Mutex
+	foreign bool // another server wrote since; cleared by takeForeign
 }
 
 // takeForeign reports, once, that another server has written since this
@@ -132,24 +134,42 @@ func (w *pgWriter) takeForeign() bool {
 // Reads never take it. A row lock, not an advisory lock, so that the same
 // holds on CockroachDB and YugabyteDB.
 func (s *Store) beginTx(ctx context.Context) (*sql.Tx, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil || !s.pg {
-		return tx, err
+	if !s.pg {
+		return s.db.BeginTx(ctx, nil)
 	}
-	var gen int64
-	if err := tx.QueryRowContext(ctx, `UPDATE store_generation SET n = n + 1 WHERE id = 1 RETURNING n`).Scan(&gen); err != nil {
+	// READ COMMITTED whatever the database's default: a writer that
+	// waited for the lock then sees every commit before its own; under
+	// REPEATABLE READ it would fail to serialise instead of waiting.
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	if err != nil {
+		return nil, err
+	}
+	var last string
+	if err := tx.QueryRowContext(ctx, `SELECT writer FROM store_generation WHERE id = 1 FOR UPDATE`).Scan(&last); err != nil {
 		tx.Rollback()
 		return nil, fmt.Errorf("writer lock: %w", err)
 	}
-	// Anything but one more than this server's last is another server's
-	// doing (or this server's rollback, which costs a needless refill).
-	s.pgWrite.mu.Lock()
-	if s.pgWrite.generation != 0 && gen != s.pgWrite.generation+1 {
-		s.pgWrite.foreign = true
+	if _, err := tx.ExecContext(ctx, `UPDATE store_generation SET n = n + 1, writer = ? WHERE id = 1`, s.pgWrite.id); err != nil {
+		tx.Rollback()
+		return nil, fmt.Errorf("writer lock: %w", err)
 	}
-	s.pgWrite.generation = gen
-	s.pgWrite.mu.Unlock()
+	// The last committed writer; a rollback leaves the one before it.
+	if last != s.pgWrite.id {
+		s.pgWrite.mu.Lock()
+		s.pgWrite.foreign = true
+		s.pgWrite.mu.Unlock()
+	}
 	return tx, nil
+}
+
+// readTxOptions are a multi-statement read's: one snapshot for all its
+// statements. SQLite's read transactions are that already; PostgreSQL's
+// default, READ COMMITTED, takes a new one per statement.
+func (s *Store) readTxOptions() *sql.TxOptions {
+	if s.pg {
+		return &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead}
+	}
+	return &sql.TxOptions{ReadOnly: true}
 }
 
 // Commit commits, then prepares on the pool the statements this
