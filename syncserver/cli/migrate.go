@@ -25,8 +25,8 @@ PostgreSQL database, in one transaction there, from one consistent snapshot
 of the file (the pilot's server may keep running; stop it first for the
 final copy, or what it takes after the snapshot stays behind). Every row
 keeps its keys, so feed sequence numbers, audit ids and arrival order are
-unchanged. It then prints, for each table, the rows and a checksum on
-both sides, and fails if any differ.
+unchanged. Before committing, it counts and checksums every table on both
+sides and prints them; if any differ, it commits nothing and fails.
 
 The PostgreSQL servers must use the pilot's keys folder (--keys; by default
 the one beside the SQLite file): it holds the key that hashes Aadhaar
@@ -68,7 +68,7 @@ numbers and the keys that sign cards.`,
 			if errors.Is(err, store.ErrTargetNotEmpty) {
 				return fmt.Errorf("%w: %s; migrate-store copies into an empty database only", err, pgdb.Redact(to))
 			}
-			if err != nil {
+			if err != nil && !errors.Is(err, store.ErrCopyDiffers) {
 				return err
 			}
 			bad := 0
@@ -95,8 +95,8 @@ numbers and the keys that sign cards.`,
 					return err
 				}
 			}
-			if bad > 0 {
-				return fmt.Errorf("%d tables differ after the copy; do not switch to %s", bad, pgdb.Redact(to))
+			if bad > 0 || err != nil {
+				return fmt.Errorf("%d tables differ after the copy, so nothing was committed to %s: %w", bad, pgdb.Redact(to), store.ErrCopyDiffers)
 			}
 			if !asJSON {
 				// The URL may hold a password: it is not echoed.

@@ -38,6 +38,28 @@ func TestMigrateStore(t *testing.T) {
 	pilot.ok(t, "token", "create", "--role", "printer", "--name", "press")
 	pilot.ok(t, "token", "revoke", "press")
 
+	// A copy that does not come out the same commits nothing: here the
+	// target alters every device's name as it is written.
+	tampered := testdb.NewDatabase(t)
+	if s, err := store.Open(context.Background(), tampered, store.WithKeysDir(pilot.env["SYNCSERVER_KEYS"])); err != nil {
+		t.Fatal(err)
+	} else {
+		s.Close()
+	}
+	if _, err := testdb.OpenSQL(t, tampered).Exec("-- pgdb:raw\n" + `CREATE FUNCTION shout() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN NEW.name := upper(NEW.name); RETURN NEW; END $$;
+		CREATE TRIGGER shout BEFORE INSERT ON devices FOR EACH ROW EXECUTE FUNCTION shout();`); err != nil {
+		t.Fatal(err)
+	}
+	r := pilot.run(t, "", "migrate-store", "--from", "sqlite:"+pilot.env["SYNCSERVER_DB"], "--to", tampered)
+	if r.code != 1 || !strings.Contains(r.err, "nothing was committed") || !strings.Contains(r.out, "DIFFERENT") {
+		t.Errorf("a copy that differs: %+v", r)
+	}
+	var held int
+	if err := testdb.OpenSQL(t, tampered).QueryRow(`SELECT COUNT(*) FROM devices`).Scan(&held); err != nil || held != 0 {
+		t.Errorf("devices left in the target after a failed copy: %d (%v)", held, err)
+	}
+
 	to := testdb.NewDatabase(t)
 	out := pilot.ok(t, "migrate-store", "--from", "sqlite:"+pilot.env["SYNCSERVER_DB"], "--to", to, "--json")
 	var rep struct {
@@ -119,7 +141,7 @@ func TestMigrateStore(t *testing.T) {
 		t.Errorf("undone merges after the copy: %d (%v), want 1", links, err)
 	}
 
-	r := pilot.run(t, "", "migrate-store", "--from", "sqlite:"+pilot.env["SYNCSERVER_DB"], "--to", to)
+	r = pilot.run(t, "", "migrate-store", "--from", "sqlite:"+pilot.env["SYNCSERVER_DB"], "--to", to)
 	if r.code != 1 || !strings.Contains(r.err, "already holds a registry") {
 		t.Errorf("second copy into the same database: %+v", r)
 	}

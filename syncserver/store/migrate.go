@@ -49,14 +49,20 @@ type TableCopy struct {
 // already holds a registry: migrate-store never merges two.
 var ErrTargetNotEmpty = errors.New("the target database already holds a registry")
 
+// ErrCopyDiffers is returned when a table's copy does not count or sum as
+// its original; nothing is committed.
+var ErrCopyDiffers = errors.New("the copy differs from the original; nothing was committed")
+
 // CopyToPostgres copies the SQLite registry at from into the empty
 // PostgreSQL database at to, all in one transaction there, from one
 // consistent snapshot here (the pilot's server may keep running; what it
 // writes after the snapshot is not copied). Every row keeps its keys,
 // including SQLite's rowids, so arrival order, feed sequence numbers and
-// audit ids are as they were. It then counts and checksums every table on
-// both sides. The target gets its schema from Open, run first with the
-// same keys, so the caller opens it before.
+// audit ids are as they were. Before committing it counts and checksums
+// every table on both sides, and commits only if all agree: otherwise it
+// returns the report and ErrCopyDiffers, and the target stays empty. The
+// target gets its schema from Open, run first with the same keys, so the
+// caller opens it before.
 func CopyToPostgres(ctx context.Context, from, to string, progress func(table string, rows int64)) ([]TableCopy, error) {
 	if !pgdb.IsDSN(to) {
 		return nil, fmt.Errorf("copy registry: --to must be a postgres:// URL, not %q", to)
@@ -86,6 +92,7 @@ func CopyToPostgres(ctx context.Context, from, to string, progress func(table st
 		}
 	}
 
+	var report []TableCopy
 	err = pgdb.Raw(ctx, dst, func(c *pgx.Conn) error {
 		tx, err := c.Begin(ctx)
 		if err != nil {
@@ -97,7 +104,9 @@ func CopyToPostgres(ctx context.Context, from, to string, progress func(table st
 			return err
 		}
 		var held int64
-		if err := tx.QueryRow(ctx, `SELECT (SELECT COUNT(*) FROM devices) + (SELECT COUNT(*) FROM residents) + (SELECT COUNT(*) FROM events)`).Scan(&held); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT (SELECT COUNT(*) FROM devices) + (SELECT COUNT(*) FROM tokens)
+			+ (SELECT COUNT(*) FROM households) + (SELECT COUNT(*) FROM persons) + (SELECT COUNT(*) FROM events)
+			+ (SELECT COUNT(*) FROM audit_log)`).Scan(&held); err != nil {
 			return err
 		}
 		if held > 0 {
@@ -134,23 +143,42 @@ func CopyToPostgres(ctx context.Context, from, to string, progress func(table st
 				}
 			}
 		}
+		// Checked before the commit, inside the transaction: what is
+		// compared is what would be committed, and a difference leaves
+		// the target as it was, to run again.
+		same := true
+		for _, t := range registryTables {
+			r := TableCopy{Table: t}
+			query := `SELECT ` + strings.Join(columns[t], ", ") + ` FROM ` + t
+			from, err := stx.QueryContext(ctx, query)
+			if err != nil {
+				return fmt.Errorf("checksum %s: %w", t, err)
+			}
+			r.FromRows, r.FromSum, err = tableChecksum(from, len(columns[t]))
+			from.Close()
+			if err != nil {
+				return fmt.Errorf("checksum %s: %w", t, err)
+			}
+			to, err := tx.Query(ctx, query)
+			if err != nil {
+				return fmt.Errorf("checksum %s: %w", t, err)
+			}
+			r.ToRows, r.ToSum, err = tableChecksum(to, len(columns[t]))
+			to.Close()
+			if err != nil {
+				return fmt.Errorf("checksum %s: %w", t, err)
+			}
+			r.Consistent = r.FromRows == r.ToRows && r.FromSum == r.ToSum
+			same = same && r.Consistent
+			report = append(report, r)
+		}
+		if !same {
+			return ErrCopyDiffers
+		}
 		return tx.Commit(ctx)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("copy registry: %w", err)
-	}
-
-	report := make([]TableCopy, 0, len(registryTables))
-	for _, t := range registryTables {
-		r := TableCopy{Table: t}
-		if r.FromRows, r.FromSum, err = tableChecksum(ctx, stx, t, columns[t]); err != nil {
-			return nil, fmt.Errorf("copy registry: checksum %s: %w", t, err)
-		}
-		if r.ToRows, r.ToSum, err = tableChecksum(ctx, dst, t, columns[t]); err != nil {
-			return nil, fmt.Errorf("copy registry: checksum %s: %w", t, err)
-		}
-		r.Consistent = r.FromRows == r.ToRows && r.FromSum == r.ToSum
-		report = append(report, r)
+		return report, fmt.Errorf("copy registry: %w", err)
 	}
 	return report, nil
 }
@@ -232,16 +260,20 @@ func tableColumns(ctx context.Context, db *sql.DB, table string) ([]string, erro
 	return cols, err
 }
 
-// tableChecksum counts a table's rows and sums their SHA-256 digests, each
-// over the row's values in one text form, NULL apart from any text.
-func tableChecksum(ctx context.Context, db querier, table string, cols []string) (int64, string, error) {
-	rows, err := db.QueryContext(ctx, `SELECT `+strings.Join(cols, ", ")+` FROM `+table)
-	if err != nil {
-		return 0, "", err
-	}
-	defer rows.Close()
-	values := make([]any, len(cols))
-	ptrs := make([]any, len(cols))
+// rowScanner is what tableChecksum reads: database/sql's rows and pgx's
+// alike.
+type rowScanner interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// tableChecksum counts rows of cols columns and sums their SHA-256
+// digests, each over the row's values in one text form, NULL apart from
+// any text. The caller closes rows.
+func tableChecksum(rows rowScanner, cols int) (int64, string, error) {
+	values := make([]any, cols)
+	ptrs := make([]any, cols)
 	for i := range values {
 		ptrs[i] = &values[i]
 	}
