@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -32,6 +33,7 @@ type Store struct {
 	// pg is set for a PostgreSQL store, shared with other servers.
 	pg      bool
 	pgWrite pgWriter
+	adb     *sql.DB // PostgreSQL: the audited reads' own small pool (see beginAudited)
 
 	authenticate *sql.Stmt // authenticateQuery on rdb
 	auth         authCache
@@ -99,8 +101,13 @@ func DefaultKeysDir(dbPath string) string {
 // --from does; a bare path means SQLite too.
 const sqlitePrefix = "sqlite:"
 
-// pgConns bounds each PostgreSQL pool of one server process.
-const pgConns = 16
+// pgConns bounds the writer and the reader pool of one server process on
+// PostgreSQL, and pgAuditConns the audited reads' pool: up to 18
+// connections a server (README: PostgreSQL's max_connections).
+const (
+	pgConns      = 8
+	pgAuditConns = 2
+)
 
 // Open opens (creating if needed) the registry at db, applies the server
 // migrations and loads or creates the deployment's keys. db is a SQLite
@@ -193,6 +200,11 @@ func (s *Store) openPostgres(ctx context.Context, dsn string) error {
 		s.db.Close()
 		return fmt.Errorf("open store: %w", err)
 	}
+	if s.adb, err = pgdb.Open(ctx, dsn, pgAuditConns); err != nil {
+		s.rdb.Close()
+		s.db.Close()
+		return fmt.Errorf("open store: %w", err)
+	}
 	return nil
 }
 
@@ -204,6 +216,9 @@ func (s *Store) Close() error {
 		s.authenticate.Close()
 	}
 	rerr := s.rdb.Close()
+	if s.adb != nil {
+		rerr = errors.Join(rerr, s.adb.Close())
+	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)
 	}

@@ -94,14 +94,16 @@ func (s *Store) begin(ctx context.Context) (*txn, error) {
 // write only their audit records, which no other writer's invariant
 // depends on (their ids may interleave between servers), so on
 // PostgreSQL they do not take the writer lock: the servers' reads do not
-// wait for each other's commits, nor for a batch being ingested.
+// wait for each other's commits, nor for a batch being ingested. Nor for
+// a connection: they have their own pool, which writers queued on the
+// lock cannot take.
 func (s *Store) beginAudited(ctx context.Context) (*txn, error) {
 	if !s.pg {
 		return s.begin(ctx)
 	}
 	// One snapshot for each read, as on SQLite: a person's status and its
 	// residents as of one moment. Audit inserts never conflict under it.
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead})
+	tx, err := s.adb.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead})
 	if err != nil {
 		return nil, err
 	}
