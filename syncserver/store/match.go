@@ -809,8 +809,13 @@ func (q sqlFrequencies) Count(term string) int {
 		return n
 	}
 	var n int
-	// An error reads as an unseen term: no adjustment, never a failed match.
-	q.tx.QueryRowContext(q.ctx, `SELECT n FROM match_terms WHERE term = ?`, term).Scan(&n)
+	// An unseen term is no adjustment. The interface has no error to
+	// return; a failed statement is kept for the commit to report, as on
+	// PostgreSQL it has aborted the transaction and what fails next would
+	// only say that.
+	if err := q.tx.QueryRowContext(q.ctx, `SELECT n FROM match_terms WHERE term = ?`, term).Scan(&n); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		q.tx.failed = cmp.Or(q.tx.failed, fmt.Errorf("term frequency: %w", err))
+	}
 	if q.tx.terms == nil {
 		q.tx.terms = make(map[string]int)
 	}

@@ -35,6 +35,9 @@ type txn struct {
 	audit *pendingAudit
 	// pg is set on a PostgreSQL store.
 	pg bool
+	// failed is an error a caller could not return (sqlFrequencies);
+	// Commit reports it instead of committing.
+	failed error
 }
 
 // stmtCache holds statements prepared on the writer pool.
@@ -177,6 +180,10 @@ func (s *Store) readTxOptions() *sql.TxOptions {
 // Commit commits, then prepares on the pool the statements this
 // transaction was the first to use.
 func (t *txn) Commit() error {
+	if t.failed != nil {
+		t.Tx.Rollback()
+		return t.failed
+	}
 	if err := t.Tx.Commit(); err != nil {
 		return err
 	}
