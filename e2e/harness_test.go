@@ -89,9 +89,20 @@ func decodeJSON[T any](t *testing.T, s string) T {
 // server is a running `syncserver serve` on 127.0.0.1.
 type server struct {
 	db   string
+	keys string // --keys; "" for the default beside a SQLite file
 	addr string
 	cmd  *exec.Cmd
 	log  *bytes.Buffer
+}
+
+// dbArgs is the global flags naming s's registry, followed by args: a
+// PostgreSQL registry needs its keys folder on every command.
+func (s *server) dbArgs(args ...string) []string {
+	out := []string{"--db", s.db}
+	if s.keys != "" {
+		out = append(out, "--keys", s.keys)
+	}
+	return append(out, args...)
 }
 
 var listeningAddr = regexp.MustCompile(`addr=([0-9.]+:[0-9]+)`)
@@ -107,8 +118,18 @@ func startServer(t *testing.T, db string) *server {
 // laptops already know it.
 func startServerOn(t *testing.T, db, addr string) *server {
 	t.Helper()
-	cmd := exec.Command(bin.syncserver, "--db", db, "serve", "--addr", addr)
+	return startServe(t, db, "", addr)
+}
+
+// startServe starts `syncserver serve` on addr over db, with its keys in
+// keys ("" for the default beside a SQLite file) and extra serve flags.
+// Several servers on one PostgreSQL registry share one keys folder.
+func startServe(t *testing.T, db, keys, addr string, extra ...string) *server {
+	t.Helper()
+	s := &server{db: db, keys: keys, log: &bytes.Buffer{}}
+	cmd := exec.Command(bin.syncserver, s.dbArgs(append([]string{"serve", "--addr", addr}, extra...)...)...)
 	cmd.Env = cleanEnv()
+	s.cmd = cmd
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +137,6 @@ func startServerOn(t *testing.T, db, addr string) *server {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{db: db, cmd: cmd, log: &bytes.Buffer{}}
 	found := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
@@ -193,7 +213,7 @@ type syncReport struct {
 
 func (s *server) stats(t *testing.T) serverStats {
 	t.Helper()
-	return decodeJSON[serverStats](t, run(t, nil, bin.syncserver, "--db", s.db, "stats", "--json"))
+	return decodeJSON[serverStats](t, run(t, nil, bin.syncserver, s.dbArgs("stats", "--json")...))
 }
 
 // laptop is one surveyor data folder registered with a server.
@@ -215,7 +235,7 @@ func newLaptopVia(t *testing.T, srv *server, url, name string) *laptop {
 	reg := decodeJSON[struct {
 		DeviceID string `json:"device_id"`
 		Code     string `json:"code"`
-	}](t, run(t, nil, bin.syncserver, "--db", srv.db, "device", "add", "--name", name, "--area", "DL-NW-W05", "--json"))
+	}](t, run(t, nil, bin.syncserver, srv.dbArgs("device", "add", "--name", name, "--area", "DL-NW-W05", "--json")...))
 	if reg.DeviceID == "" || reg.Code == "" {
 		t.Fatalf("device add gave no id or code: %+v", reg)
 	}
