@@ -44,7 +44,7 @@ func TestMain(m *testing.M) {
 
 // run runs a binary and returns its standard output, failing the test on a
 // non-zero exit with everything the command printed.
-func run(t *testing.T, stdin io.Reader, name string, args ...string) string {
+func run(t testing.TB, stdin io.Reader, name string, args ...string) string {
 	t.Helper()
 	out, errOut, err := tryRun(stdin, name, args...)
 	if err != nil {
@@ -77,7 +77,7 @@ func cleanEnv() []string {
 	return env
 }
 
-func decodeJSON[T any](t *testing.T, s string) T {
+func decodeJSON[T any](t testing.TB, s string) T {
 	t.Helper()
 	var v T
 	if err := json.Unmarshal([]byte(s), &v); err != nil {
@@ -124,7 +124,7 @@ func startServerOn(t *testing.T, db, addr string) *server {
 // startServe starts `syncserver serve` on addr over db, with its keys in
 // keys ("" for the default beside a SQLite file) and extra serve flags.
 // Several servers on one PostgreSQL registry share one keys folder.
-func startServe(t *testing.T, db, keys, addr string, extra ...string) *server {
+func startServe(t testing.TB, db, keys, addr string, extra ...string) *server {
 	t.Helper()
 	s := &server{db: db, keys: keys, log: &bytes.Buffer{}}
 	cmd := exec.Command(bin.syncserver, s.dbArgs(append([]string{"serve", "--addr", addr}, extra...)...)...)

@@ -14,7 +14,7 @@ MATCH_REGISTRY=${MATCH_REGISTRY:-100000}
 # events a person, so 2M events at the default.
 FEED_REGISTRY=${FEED_REGISTRY:-$REGISTRY}
 work=$(mktemp -d "${TMPDIR:-/tmp}/doorstep-bench.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+trap 'bash scripts/pg-cluster.sh stop "$work/pg" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 go build -o "$work/" ./cmd/syncserver ./cmd/surveygen
 {
 	# issue 2
@@ -41,6 +41,18 @@ go build -o "$work/" ./cmd/syncserver ./cmd/surveygen
 		./syncserver/http/ -registry-cache "$work/registry" -registry-persons "$REGISTRY" 2>&1
 	go test -run '^$' -bench 'BenchmarkFeedCatchUp$' -benchtime 1x -cpu 2 -count 1 -timeout 60m \
 		./syncserver/http/ -registry-cache "$work/registry" -feed-persons "$FEED_REGISTRY" 2>&1
+	# issue 7: one and two server processes on one PostgreSQL (a throwaway
+	# cluster), next to one on SQLite; then verification on two processes
+	# over the issue 5 registry, copied into PostgreSQL.
+	if dsn=$(bash scripts/pg-cluster.sh start "$work/pg"); then
+		DOORSTEP_TEST_POSTGRES="$dsn" go test -run '^$' -bench 'BenchmarkIngestServers' -benchtime 1x -count 1 -timeout 60m \
+			./e2e/ -ingest-registry "$REGISTRY" 2>&1
+		DOORSTEP_TEST_POSTGRES="$dsn" go test -run '^$' -bench 'BenchmarkVerifyServers' -benchtime 30000x -cpu 2 -count 1 -timeout 60m \
+			./syncserver/http/ -registry-cache "$work/registry" -registry-persons "$REGISTRY" 2>&1
+		bash scripts/pg-cluster.sh stop "$work/pg"
+	else
+		echo "skipping issue 7: no PostgreSQL cluster could be started" >&2
+	fi
 	# issue 8, store side: a laptop holding 5,000 surveygen households
 	# (~18,000 residents); 500 saves of a household of four.
 	go test -run '^$' -bench 'BenchmarkSaveHousehold$|BenchmarkLookalikes$|BenchmarkPlaces$' -benchtime 500x -count 1 ./surveyor/ 2>&1
