@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/doorstep-health/doorstep/schema"
@@ -49,6 +51,9 @@ func (s *Store) ApplyBatch(ctx context.Context, deviceID string, b schema.Batch,
 		return schema.BatchResult{}, fmt.Errorf("apply batch %s: %w", b.BatchID, err)
 	}
 	defer ap.close()
+	if err := ap.prefetch(ctx, tx, prep); err != nil {
+		return schema.BatchResult{}, fmt.Errorf("apply batch %s: %w", b.BatchID, err)
+	}
 
 	res := schema.BatchResult{BatchID: b.BatchID, Results: make([]schema.RecordResult, len(prep))}
 	for i := range prep {
@@ -58,6 +63,9 @@ func (s *Store) ApplyBatch(ctx context.Context, deviceID string, b schema.Batch,
 				b.BatchID, i, prep[i].rec.Kind, prep[i].rec.ID, err)
 		}
 		res.Results[i] = r
+	}
+	if err := ap.flush(ctx); err != nil {
+		return schema.BatchResult{}, fmt.Errorf("apply batch %s: %w", b.BatchID, err)
 	}
 
 	acc, dup, stale, rej := res.Counts()
@@ -278,6 +286,7 @@ func firstError(err error) *schema.Error {
 // applier holds one batch's prepared statements, so each record costs one
 // primary-key lookup and one write.
 type applier struct {
+	tx       *sql.Tx
 	deviceID string
 	now      string
 	stmts    map[string]*kindStmts
@@ -289,14 +298,120 @@ type applier struct {
 	// households known to exist, stored before or accepted earlier in this
 	// batch, so a household's residents do not look it up again.
 	households map[string]bool
+	// stored is what the registry holds of each record the batch names,
+	// by kind and id, looked up for the whole batch at once (see
+	// prefetch) and kept current as the batch writes. An id looked up and
+	// not there maps to the zero storedRecord.
+	stored map[string]map[string]storedRecord
+	// inserts are the new records' rows, written together by flush:
+	// households first, then residents, which refer to them.
+	inserts map[string][][]any
+}
+
+// insertColumns are the columns of a new record's row, by kind, in the
+// order of the rows in applier.inserts.
+var insertColumns = map[string]struct{ table, columns, values string }{
+	schema.KindHousehold: {"households", "id, device_id, version, deleted, area, pincode, data, received_at, updated_at", "(?, ?, ?, 0, ?, ?, ?, ?, ?)"},
+	schema.KindResident:  {"residents", "id, device_id, version, deleted, household_id, data, received_at, updated_at", "(?, ?, ?, 0, ?, ?, ?, ?)"},
+}
+
+// insertChunk bounds the rows of one INSERT (9 parameters a household).
+const insertChunk = 200
+
+// flush writes the new records' rows kept by apply, a few hundred to a
+// statement: on PostgreSQL one round trip for them instead of one each.
+// Households go first, as residents refer to them. A resident update
+// that names a household still waiting here flushes first (see apply).
+func (a *applier) flush(ctx context.Context) error {
+	for _, kind := range []string{schema.KindHousehold, schema.KindResident} {
+		c := insertColumns[kind]
+		for chunk := range slices.Chunk(a.inserts[kind], insertChunk) {
+			var args []any
+			for _, row := range chunk {
+				args = append(args, row...)
+			}
+			q := `INSERT INTO ` + c.table + ` (` + c.columns + `) VALUES ` + c.values + strings.Repeat(", "+c.values, len(chunk)-1)
+			if _, err := a.tx.ExecContext(ctx, q, args...); err != nil {
+				return fmt.Errorf("insert %s: %w", c.table, err)
+			}
+		}
+		delete(a.inserts, kind)
+	}
+	return nil
+}
+
+// storedRecord is a record's owner and version in the registry; owner is
+// empty for a record not stored.
+type storedRecord struct {
+	owner   string
+	version int64
+}
+
+// prefetchChunk bounds the ids of one lookup statement.
+const prefetchChunk = 400
+
+// prefetch looks up, a few hundred ids to a statement, every household
+// and resident the batch names, and every household its residents belong
+// to. One statement per few hundred records instead of one per record:
+// on PostgreSQL each statement is a round trip, and the batch holds the
+// writer lock throughout.
+func (a *applier) prefetch(ctx context.Context, tx *sql.Tx, prep []prepared) error {
+	ids := map[string][]string{schema.KindHousehold: nil, schema.KindResident: nil}
+	seen := map[string]map[string]bool{schema.KindHousehold: {}, schema.KindResident: {}}
+	add := func(kind, id string) {
+		if id != "" && !seen[kind][id] {
+			seen[kind][id] = true
+			ids[kind] = append(ids[kind], id)
+		}
+	}
+	for i := range prep {
+		if prep[i].early != nil {
+			continue
+		}
+		add(prep[i].rec.Kind, prep[i].rec.ID)
+		if prep[i].rec.Kind == schema.KindResident {
+			add(schema.KindHousehold, prep[i].householdID)
+		}
+	}
+	a.stored = map[string]map[string]storedRecord{}
+	for kind, table := range map[string]string{schema.KindHousehold: "households", schema.KindResident: "residents"} {
+		known := make(map[string]storedRecord, len(ids[kind]))
+		for chunk := range slices.Chunk(ids[kind], prefetchChunk) {
+			args := make([]any, len(chunk))
+			for i, id := range chunk {
+				args[i] = id
+				known[id] = storedRecord{}
+			}
+			rows, err := tx.QueryContext(ctx, `SELECT id, device_id, version FROM `+table+
+				` WHERE id IN (?`+strings.Repeat(", ?", len(chunk)-1)+`)`, args...)
+			if err != nil {
+				return fmt.Errorf("look up %s: %w", table, err)
+			}
+			for rows.Next() {
+				var id string
+				var r storedRecord
+				if err := rows.Scan(&id, &r.owner, &r.version); err != nil {
+					rows.Close()
+					return fmt.Errorf("look up %s: %w", table, err)
+				}
+				known[id] = r
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("look up %s: %w", table, err)
+			}
+		}
+		a.stored[kind] = known
+	}
+	return nil
 }
 
 type kindStmts struct {
-	lookup, insert, update, tombstone, insertTombstone *sql.Stmt
+	lookup, update, tombstone, insertTombstone *sql.Stmt
 }
 
 func newApplier(ctx context.Context, tx *sql.Tx, deviceID, now string) (*applier, error) {
-	a := &applier{deviceID: deviceID, now: now, stmts: map[string]*kindStmts{}, households: map[string]bool{}}
+	a := &applier{tx: tx, deviceID: deviceID, now: now, stmts: map[string]*kindStmts{}, households: map[string]bool{}}
 	var err error
 	prep := func(q string) *sql.Stmt {
 		if err != nil {
@@ -308,8 +423,6 @@ func newApplier(ctx context.Context, tx *sql.Tx, deviceID, now string) (*applier
 	}
 	a.stmts[schema.KindHousehold] = &kindStmts{
 		lookup: prep(`SELECT device_id, version FROM households WHERE id = ?`),
-		insert: prep(`INSERT INTO households (id, device_id, version, deleted, area, pincode, data, received_at, updated_at)
-			VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6, ?7, ?7)`),
 		update: prep(`UPDATE households SET version = ?3, deleted = 0, area = ?4, pincode = ?5, data = ?6, updated_at = ?7
 			WHERE id = ?1 AND device_id = ?2`),
 		tombstone: prep(`UPDATE households SET version = ?3, deleted = 1, updated_at = ?4 WHERE id = ?1 AND device_id = ?2`),
@@ -318,8 +431,6 @@ func newApplier(ctx context.Context, tx *sql.Tx, deviceID, now string) (*applier
 	}
 	a.stmts[schema.KindResident] = &kindStmts{
 		lookup: prep(`SELECT device_id, version FROM residents WHERE id = ?`),
-		insert: prep(`INSERT INTO residents (id, device_id, version, deleted, household_id, data, received_at, updated_at)
-			VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6, ?6)`),
 		update: prep(`UPDATE residents SET version = ?3, deleted = 0, household_id = ?4, data = ?5, updated_at = ?6, match_state = 'pending'
 			WHERE id = ?1 AND device_id = ?2`),
 		tombstone: prep(`UPDATE residents SET version = ?3, deleted = 1, updated_at = ?4, match_state = 'pending' WHERE id = ?1 AND device_id = ?2`),
@@ -337,7 +448,7 @@ func newApplier(ctx context.Context, tx *sql.Tx, deviceID, now string) (*applier
 
 func (a *applier) close() {
 	for _, k := range a.stmts {
-		for _, st := range []*sql.Stmt{k.lookup, k.insert, k.update, k.tombstone, k.insertTombstone} {
+		for _, st := range []*sql.Stmt{k.lookup, k.update, k.tombstone, k.insertTombstone} {
 			if st != nil {
 				st.Close()
 			}
@@ -372,7 +483,9 @@ func (a *applier) apply(ctx context.Context, p *prepared) (schema.RecordResult, 
 		version int64
 	)
 	found := true
-	if err := st.lookup.QueryRowContext(ctx, rec.ID).Scan(&owner, &version); errors.Is(err, sql.ErrNoRows) {
+	if r, ok := a.stored[rec.Kind][rec.ID]; ok {
+		owner, version, found = r.owner, r.version, r.owner != ""
+	} else if err := st.lookup.QueryRowContext(ctx, rec.ID).Scan(&owner, &version); errors.Is(err, sql.ErrNoRows) {
 		found = false
 	} else if err != nil {
 		return res, err
@@ -422,14 +535,28 @@ func (a *applier) apply(ctx context.Context, p *prepared) (schema.RecordResult, 
 			// parameter used.
 			args = []any{rec.ID, a.deviceID, rec.Version, col4, p.data, a.now}
 		}
-		if found {
+		switch {
+		case !found:
+			// Written by flush, with the batch's other new records.
+			if a.inserts == nil {
+				a.inserts = map[string][][]any{}
+			}
+			a.inserts[rec.Kind] = append(a.inserts[rec.Kind], append(args, a.now))
+		case rec.Kind == schema.KindResident && a.pendingHousehold(p.householdID):
+			// Moved into a household new in this batch: it must be
+			// written before the resident refers to it.
+			if err = a.flushHouseholds(ctx); err == nil {
+				_, err = st.update.ExecContext(ctx, args...)
+			}
+		default:
 			_, err = st.update.ExecContext(ctx, args...)
-		} else {
-			_, err = st.insert.ExecContext(ctx, args...)
 		}
 	}
 	if err != nil {
 		return res, err
+	}
+	if known := a.stored[rec.Kind]; known != nil {
+		known[rec.ID] = storedRecord{owner: a.deviceID, version: rec.Version}
 	}
 	if rec.Kind == schema.KindHousehold && found {
 		if _, err := a.rematch.ExecContext(ctx, rec.ID); err != nil {
@@ -443,9 +570,33 @@ func (a *applier) apply(ctx context.Context, p *prepared) (schema.RecordResult, 
 	return res, nil
 }
 
+// pendingHousehold reports whether household id waits in a.inserts.
+func (a *applier) pendingHousehold(id string) bool {
+	for _, row := range a.inserts[schema.KindHousehold] {
+		if row[0] == id {
+			return true
+		}
+	}
+	return false
+}
+
+// flushHouseholds writes the new households kept so far.
+func (a *applier) flushHouseholds(ctx context.Context) error {
+	residents := a.inserts[schema.KindResident]
+	delete(a.inserts, schema.KindResident)
+	err := a.flush(ctx)
+	if len(residents) > 0 {
+		a.inserts[schema.KindResident] = residents
+	}
+	return err
+}
+
 func (a *applier) householdExists(ctx context.Context, id string) (bool, error) {
 	if a.households[id] {
 		return true, nil
+	}
+	if r, ok := a.stored[schema.KindHousehold][id]; ok {
+		return r.owner != "", nil
 	}
 	var one int
 	err := a.hhExists.QueryRowContext(ctx, id).Scan(&one)

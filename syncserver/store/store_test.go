@@ -628,3 +628,20 @@ func TestTokenRevokedElsewhereStopsWithinASecond(t *testing.T) {
 		t.Errorf("a second after revocation elsewhere: %v, want unauthorized", err)
 	}
 }
+
+// A resident already stored, moved into a household new in the same
+// batch: the household is written before the resident refers to it,
+// although new records are written together at the end of the batch.
+func TestApplyBatchMovesResidentIntoNewHousehold(t *testing.T) {
+	s := MustOpen(t)
+	dev, _ := mustDevice(t, s, "team-1")
+	h1, h2, r1, r2 := schema.NewID(), schema.NewID(), schema.NewID(), schema.NewID()
+	mustApply(t, s, dev, batch(dev, household(h1, 1, nil), resident(r1, h1, 1, nil)))
+	res := mustApply(t, s, dev, batch(dev, household(h2, 1, nil), resident(r1, h2, 2, nil), resident(r2, h2, 1, nil), resident(r1, h2, 2, nil)))
+	checkResults(t, res, accepted, accepted, accepted, duplicate)
+	if st := mustStats(t, s); st.Households != 2 || st.Residents != 2 {
+		t.Errorf("stats: %+v, want 2 households and 2 residents", st)
+	}
+	again := mustApply(t, s, dev, batch(dev, household(h2, 1, nil), resident(r1, h2, 2, nil), resident(r2, h2, 1, nil)))
+	checkResults(t, again, duplicate, duplicate, duplicate)
+}
