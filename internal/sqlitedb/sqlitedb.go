@@ -10,10 +10,9 @@ import (
 	"io/fs"
 	"net/url"
 	"path/filepath"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/doorstep-health/doorstep/internal/dbmigrate"
 
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
 )
@@ -83,26 +82,12 @@ func Migrate(ctx context.Context, db *sql.DB, migrations fs.FS) error {
 		applied_at TEXT NOT NULL)`); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	names, err := fs.Glob(migrations, "*.sql")
+	steps, err := dbmigrate.Steps(migrations)
 	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
+		return err
 	}
-	type step struct {
-		version int
-		name    string
-	}
-	var steps []step
-	for _, n := range names {
-		num, _, ok := strings.Cut(n, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil {
-			return fmt.Errorf("migrate: %s: name must start with a number and _", n)
-		}
-		steps = append(steps, step{v, n})
-	}
-	sort.Slice(steps, func(i, j int) bool { return steps[i].version < steps[j].version })
 	for _, s := range steps {
-		if err := applyMigration(ctx, db, migrations, s.version, s.name); err != nil {
+		if err := applyMigration(ctx, db, migrations, s.Version, s.Name); err != nil {
 			return err
 		}
 	}
