@@ -84,51 +84,9 @@ func Migrate(ctx context.Context, db *sql.DB, migrations fs.FS) error {
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrationLock)
 
-	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY,
-		name TEXT NOT NULL,
-		applied_at TEXT NOT NULL)`); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	steps, err := dbmigrate.Steps(migrations)
-	if err != nil {
-		return err
-	}
-	for _, s := range steps {
-		if err := apply(ctx, conn, migrations, s.Version, s.Name); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func apply(ctx context.Context, conn *sql.Conn, migrations fs.FS, version int, name string) error {
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("migrate %s: %w", name, err)
-	}
-	defer tx.Rollback()
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = $1`, version).Scan(&n); err != nil {
-		return fmt.Errorf("migrate %s: %w", name, err)
-	}
-	if n > 0 {
-		return nil
-	}
-	body, err := fs.ReadFile(migrations, name)
-	if err != nil {
-		return fmt.Errorf("migrate %s: %w", name, err)
-	}
-	// The body goes as one simple-protocol message, which may hold many
-	// statements; the rewriting below is for the store's queries, not DDL.
-	if _, err := tx.ExecContext(ctx, rawPrefix+string(body)); err != nil {
-		return fmt.Errorf("migrate %s: %w", name, err)
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
-		version, name, time.Now().UTC().Format(time.RFC3339)); err != nil {
-		return fmt.Errorf("migrate %s: %w", name, err)
-	}
-	return tx.Commit()
+	// Each body goes as one simple-protocol message, which may hold many
+	// statements; Rewrite is for the store's queries, not DDL.
+	return dbmigrate.Apply(ctx, conn, migrations, rawPrefix)
 }
 
 // rawPrefix marks a statement to pass through unrewritten, as several

@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"net/url"
 	"path/filepath"
-	"time"
 
 	"github.com/doorstep-health/doorstep/internal/dbmigrate"
 
@@ -71,54 +70,10 @@ func open(ctx context.Context, path, txlock string, readOnly bool) (*sql.DB, err
 	return db, nil
 }
 
-// Migrate applies, in order, each NNNN_name.sql file of migrations that the
-// database has not recorded yet, each in its own transaction together with
-// its row in schema_migrations, so a crash leaves either all of a migration
-// or none of it.
+// Migrate applies the NNNN_name.sql files of migrations the database has
+// not recorded yet, each in one transaction (see dbmigrate.Apply).
 func Migrate(ctx context.Context, db *sql.DB, migrations fs.FS) error {
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY,
-		name TEXT NOT NULL,
-		applied_at TEXT NOT NULL)`); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	steps, err := dbmigrate.Steps(migrations)
-	if err != nil {
-		return err
-	}
-	for _, s := range steps {
-		if err := applyMigration(ctx, db, migrations, s.Version, s.Name); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func applyMigration(ctx context.Context, db *sql.DB, migrations fs.FS, version int, name string) error {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("migrate %s: %w", name, err)
-	}
-	defer tx.Rollback()
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
-		return fmt.Errorf("migrate %s: %w", name, err)
-	}
-	if n > 0 {
-		return nil
-	}
-	body, err := fs.ReadFile(migrations, name)
-	if err != nil {
-		return fmt.Errorf("migrate %s: %w", name, err)
-	}
-	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-		return fmt.Errorf("migrate %s: %w", name, err)
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-		version, name, time.Now().UTC().Format(time.RFC3339)); err != nil {
-		return fmt.Errorf("migrate %s: %w", name, err)
-	}
-	return tx.Commit()
+	return dbmigrate.Apply(ctx, db, migrations, "")
 }
 
 // Collect reads every row of rows with scan and closes rows. The result
