@@ -14,7 +14,10 @@ MATCH_REGISTRY=${MATCH_REGISTRY:-100000}
 # events a person, so 2M events at the default.
 FEED_REGISTRY=${FEED_REGISTRY:-$REGISTRY}
 work=$(mktemp -d "${TMPDIR:-/tmp}/doorstep-bench.XXXXXX")
-trap 'bash scripts/pg-cluster.sh stop "$work/pg" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+# The PostgreSQL cluster's folder stands apart: run as root, the cluster
+# runs as the postgres user, who may not enter $work (mode 0700).
+pgdir=$(mktemp -d "${TMPDIR:-/tmp}/doorstep-bench-pg.XXXXXX")
+trap 'bash scripts/pg-cluster.sh stop "$pgdir" >/dev/null 2>&1 || true; rm -rf "$work" "$pgdir"' EXIT
 go build -o "$work/" ./cmd/syncserver ./cmd/surveygen
 {
 	# issue 2
@@ -44,12 +47,12 @@ go build -o "$work/" ./cmd/syncserver ./cmd/surveygen
 	# issue 7: one and two server processes on one PostgreSQL (a throwaway
 	# cluster), next to one on SQLite; then verification on two processes
 	# over the issue 5 registry, copied into PostgreSQL.
-	if dsn=$(bash scripts/pg-cluster.sh start "$work/pg"); then
+	if dsn=$(bash scripts/pg-cluster.sh start "$pgdir"); then
 		DOORSTEP_TEST_POSTGRES="$dsn" go test -run '^$' -bench 'BenchmarkIngestServers' -benchtime 1x -count 1 -timeout 60m \
 			./e2e/ -ingest-registry "$REGISTRY" 2>&1
 		DOORSTEP_TEST_POSTGRES="$dsn" go test -run '^$' -bench 'BenchmarkVerifyServers' -benchtime 30000x -cpu 2 -count 1 -timeout 60m \
 			./syncserver/http/ -registry-cache "$work/registry" -registry-persons "$REGISTRY" 2>&1
-		bash scripts/pg-cluster.sh stop "$work/pg"
+		bash scripts/pg-cluster.sh stop "$pgdir"
 	else
 		echo "skipping issue 7: no PostgreSQL cluster could be started" >&2
 	fi

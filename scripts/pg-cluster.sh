@@ -46,8 +46,12 @@ fi
 case "$cmd" in
 start)
 	if [ ! -f "$dir/data/PG_VERSION" ]; then
-		"${as[@]}" "$bin/initdb" -D "$dir/data" -U doorstep --auth=trust --locale=C.UTF-8 --encoding=UTF8 >"$dir/initdb.log" 2>&1 ||
-			"${as[@]}" "$bin/initdb" -D "$dir/data" -U doorstep --auth=trust --locale=C --encoding=UTF8 >"$dir/initdb.log" 2>&1
+		if ! "${as[@]}" "$bin/initdb" -D "$dir/data" -U doorstep --auth=trust --locale=C.UTF-8 --encoding=UTF8 >"$dir/initdb.log" 2>&1 &&
+			! "${as[@]}" "$bin/initdb" -D "$dir/data" -U doorstep --auth=trust --locale=C --encoding=UTF8 >"$dir/initdb.log" 2>&1; then
+			echo "pg-cluster: initdb failed in $dir (is every folder above it open to ${user:-this user}?):" >&2
+			tail -5 "$dir/initdb.log" >&2
+			exit 1
+		fi
 	fi
 	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo $((20000 + RANDOM % 20000)))
 	# fsync stays on: the tests kill servers mid-batch and must see what a
