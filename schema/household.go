@@ -2,6 +2,7 @@ package schema
 
 import (
 	"crypto/rand"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,6 +44,17 @@ type Address struct {
 	Locality string `json:"locality"`
 	City     string `json:"city"`
 	Pincode  string `json:"pincode"`
+}
+
+// OneLine writes the address on one line, its parts that are there
+// joined by commas, as lists and side-by-side views show it.
+func (a Address) OneLine() string {
+	return JoinNonEmpty(", ", a.Line1, a.Line2, a.Locality, a.City, a.Pincode)
+}
+
+// JoinNonEmpty joins the parts that are not empty with sep.
+func JoinNonEmpty(sep string, parts ...string) string {
+	return strings.Join(slices.DeleteFunc(parts, func(p string) bool { return p == "" }), sep)
 }
 
 // GPS is the laptop's fix at the door; optional because indoor fixes fail.

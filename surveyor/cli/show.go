@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -48,7 +47,7 @@ func printHousehold(f *Factory, v *surveyor.HouseholdView) error {
 	if v.Rejection != nil {
 		fmt.Fprintf(w, "  rejected: %s\n", rejectionText(*v.Rejection))
 	}
-	fmt.Fprintf(w, "  address:  %s\n", strings.Join(nonEmpty(a.Line1, a.Line2, a.Locality, a.City, a.Pincode), ", "))
+	fmt.Fprintf(w, "  address:  %s\n", a.OneLine())
 	consent := "no consent"
 	if v.Consent.Given {
 		consent = "consent given " + localTime(v.Consent.At)
@@ -89,14 +88,4 @@ func printHousehold(f *Factory, v *surveyor.HouseholdView) error {
 		fmt.Fprintln(w, "  "+n)
 	}
 	return nil
-}
-
-func nonEmpty(ss ...string) []string {
-	var out []string
-	for _, s := range ss {
-		if s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
 }

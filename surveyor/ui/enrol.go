@@ -218,21 +218,11 @@ func (s *Server) draftView(dr surveyor.Draft, f householdForm) *draftView {
 			v.Aadhaar = append(v.Aadhaar, m.AadhaarLast4)
 		}
 	}
-	v.Summary = strings.Join(nonEmpty(f.Line1, f.Locality), ", ")
+	v.Summary = schema.JoinNonEmpty(", ", f.Line1, f.Locality)
 	if len(names) > 0 {
 		v.Summary = strings.Join(names, ", ") + " · " + v.Summary
 	}
 	return v
-}
-
-func nonEmpty(ss ...string) []string {
-	var out []string
-	for _, s := range ss {
-		if s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 // renderForm shows the form with errs placed at their fields.

@@ -141,7 +141,7 @@ func printReviewTask(w io.Writer, task store.ReviewTask) error {
 		{"phone", dash(task.A.Resident.Phone), dash(task.B.Resident.Phone)},
 		{"aadhaar", last4(task.A.Resident.AadhaarLast4), last4(task.B.Resident.AadhaarLast4)},
 		{"documents", documents(task.A.Resident.Documents), documents(task.B.Resident.Documents)},
-		{"address", address(task.A.Household.Address), address(task.B.Household.Address)},
+		{"address", dash(task.A.Household.Address.OneLine()), dash(task.B.Household.Address.OneLine())},
 		{"household", dash(task.A.Household.ID), dash(task.B.Household.ID)},
 		{"area", dash(task.A.Household.Area), dash(task.B.Household.Area)},
 		{"visited", dash(task.A.Household.VisitedAt), dash(task.B.Household.VisitedAt)},
@@ -201,16 +201,6 @@ func documents(ds []schema.Document) string {
 		parts = append(parts, d.Type+" "+d.Number)
 	}
 	return dash(strings.Join(parts, "; "))
-}
-
-func address(a schema.Address) string {
-	var parts []string
-	for _, p := range []string{a.Line1, a.Line2, a.Locality, a.City, a.Pincode} {
-		if p != "" {
-			parts = append(parts, p)
-		}
-	}
-	return dash(strings.Join(parts, ", "))
 }
 
 type reviewDecideOptions struct {

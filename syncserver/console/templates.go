@@ -39,7 +39,7 @@ var funcs = template.FuncMap{
 	"tm":         tm,
 	"ago":        ago,
 	"dob":        dob,
-	"address":    address,
+	"address":    schema.Address.OneLine,
 	"join":       strings.Join,
 	"statusText": http.StatusText,
 }
@@ -158,14 +158,4 @@ func dob(d, precision string) string {
 		return d + " (estimated)"
 	}
 	return d
-}
-
-func address(a schema.Address) string {
-	var parts []string
-	for _, p := range []string{a.Line1, a.Line2, a.Locality, a.City, a.Pincode} {
-		if p != "" {
-			parts = append(parts, p)
-		}
-	}
-	return strings.Join(parts, ", ")
 }

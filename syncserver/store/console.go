@@ -517,19 +517,8 @@ func enrolments(ctx context.Context, q querier, person string) ([]Enrolment, err
 			return nil, fmt.Errorf("enrolment %s: household: %w", e.ResidentID, err)
 		}
 		e.Name, e.Sex, e.DOB = r.Name, r.Sex, r.DOB
-		e.Address, e.VisitedAt = oneLine(h.Address), h.VisitedAt
+		e.Address, e.VisitedAt = h.Address.OneLine(), h.VisitedAt
 		out = append(out, e)
 	}
 	return out, rows.Err()
-}
-
-// oneLine writes an address on one line, as a list shows it.
-func oneLine(a schema.Address) string {
-	var parts []string
-	for _, p := range []string{a.Line1, a.Line2, a.Locality, a.City, a.Pincode} {
-		if p != "" {
-			parts = append(parts, p)
-		}
-	}
-	return strings.Join(parts, ", ")
 }
