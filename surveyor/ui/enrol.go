@@ -109,17 +109,11 @@ func (s *Server) handleEnrolForm(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	d := &formPage{Action: "/enrol"}
-	id := r.URL.Query().Get("draft")
-	dr, f, err := s.loadDraft(ctx, id)
-	if id != "" && schema.ErrorCode(err) == schema.ENOTFOUND {
-		// Back after a save, or a draft discarded in another tab: a
-		// fresh form, with a word about the draft.
-		d.Notice = s.cat.messages(s.lang(r))["draft.gone"]
-		id = ""
-	} else if id != "" && err != nil {
+	dr, f, ok, err := s.requestedDraft(r, d)
+	if err != nil {
 		return err
 	}
-	if id != "" {
+	if ok {
 		if dr.HouseholdID != "" {
 			http.Redirect(w, r, "/households/"+url.PathEscape(dr.HouseholdID)+"/edit?draft="+url.QueryEscape(dr.ID), http.StatusSeeOther)
 			return nil
@@ -141,17 +135,13 @@ func (s *Server) handleEditForm(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	d := &formPage{Action: "/households/" + url.PathEscape(v.ID), Edit: true}
-	id := r.URL.Query().Get("draft")
-	dr, f, err := s.loadDraft(ctx, id)
-	if id != "" && schema.ErrorCode(err) == schema.ENOTFOUND {
-		d.Notice = s.cat.messages(s.lang(r))["draft.gone"]
-		id = ""
-	} else if id != "" && err != nil {
+	dr, f, ok, err := s.requestedDraft(r, d)
+	if err != nil {
 		return err
 	}
-	if id != "" {
+	if ok {
 		if dr.HouseholdID != v.ID {
-			return schema.Errorf(schema.ENOTFOUND, "draft %s is not an edit of household %s", id, v.ID)
+			return schema.Errorf(schema.ENOTFOUND, "draft %s is not an edit of household %s", dr.ID, v.ID)
 		}
 		d.Form = f
 		d.Form.ID = v.ID
@@ -165,10 +155,23 @@ func (s *Server) handleEditForm(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) loadDraft(ctx context.Context, id string) (surveyor.Draft, householdForm, error) {
+// requestedDraft loads the draft the form page's ?draft= names; ok is
+// false when it names none. A draft that is gone (back after a save, or
+// discarded in another tab) gives a fresh form, with a word about it.
+func (s *Server) requestedDraft(r *http.Request, d *formPage) (dr surveyor.Draft, f householdForm, ok bool, err error) {
+	id := r.URL.Query().Get("draft")
 	if id == "" {
-		return surveyor.Draft{}, householdForm{}, nil
+		return dr, f, false, nil
 	}
+	dr, f, err = s.loadDraft(r.Context(), id)
+	if schema.ErrorCode(err) == schema.ENOTFOUND {
+		d.Notice = s.cat.messages(s.lang(r))["draft.gone"]
+		return dr, f, false, nil
+	}
+	return dr, f, err == nil, err
+}
+
+func (s *Server) loadDraft(ctx context.Context, id string) (surveyor.Draft, householdForm, error) {
 	dr, err := s.lap.Draft(ctx, id)
 	if err != nil {
 		return dr, householdForm{}, err
