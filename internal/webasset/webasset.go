@@ -1,12 +1,16 @@
 // Package webasset holds what the two browser front ends (the supervisor
 // console and the laptop's survey form) share: the version of their
-// embedded static files and the security headers of every answer.
+// embedded static files, the security headers of every answer, and how a
+// page is written whole.
 package webasset
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"html/template"
 	"io/fs"
+	"log/slog"
 	"net/http"
 )
 
@@ -41,4 +45,19 @@ func SetSecurityHeaders(h http.Header, referrerPolicy string) {
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 	h.Set("Cross-Origin-Resource-Policy", "same-origin")
 	h.Set("Cache-Control", "no-store")
+}
+
+// WritePage executes t's "layout" with data and writes the page whole,
+// with status: a template that fails halfway is logged (as what) and
+// answered 500, never half a page.
+func WritePage(w http.ResponseWriter, logger *slog.Logger, what string, t *template.Template, status int, data any) {
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
+		logger.Error(what+" template", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
 }

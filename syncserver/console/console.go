@@ -11,7 +11,6 @@
 package console
 
 import (
-	"bytes"
 	"context"
 	"embed"
 	"html/template"
@@ -296,15 +295,7 @@ func (c *console) render(w http.ResponseWriter, r *http.Request, status int, nam
 		p.Flash = p.Session.takeFlash()
 	}
 	p.Version = c.version
-	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
-		c.logger.Error("console template", "page", name, "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	webasset.WritePage(w, c.logger.With("page", name), "console", t, status, p)
 }
 
 // errorData is the error page's.
