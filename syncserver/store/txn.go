@@ -149,12 +149,11 @@ func (s *Store) beginTx(ctx context.Context) (*sql.Tx, error) {
 	if err != nil {
 		return nil, err
 	}
+	// One round trip: the CTE locks the row (waiting for the writer before
+	// and then reading its commit) and the update names this server.
 	var last string
-	if err := tx.QueryRowContext(ctx, `SELECT writer FROM store_generation WHERE id = 1 FOR UPDATE`).Scan(&last); err != nil {
-		tx.Rollback()
-		return nil, fmt.Errorf("writer lock: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE store_generation SET n = n + 1, writer = ? WHERE id = 1`, s.pgWrite.id); err != nil {
+	if err := tx.QueryRowContext(ctx, `WITH last AS (SELECT writer FROM store_generation WHERE id = 1 FOR UPDATE)
+		UPDATE store_generation SET n = n + 1, writer = ? FROM last WHERE id = 1 RETURNING last.writer`, s.pgWrite.id).Scan(&last); err != nil {
 		tx.Rollback()
 		return nil, fmt.Errorf("writer lock: %w", err)
 	}
