@@ -283,21 +283,18 @@ func firstError(err error) *schema.Error {
 	return &schema.Error{Code: schema.EINVALID, Message: err.Error()}
 }
 
-// applier holds one batch's prepared statements, so each record costs one
-// primary-key lookup and one write.
+// applier applies one batch: its records looked up together (prefetch),
+// new ones inserted together (flush), the rest written one by one
+// through the batch's prepared statements.
 type applier struct {
 	tx       *sql.Tx
 	deviceID string
 	now      string
 	stmts    map[string]*kindStmts
-	hhExists *sql.Stmt
 	// rematch sends a changed household's matched members back to the
 	// matcher: the address is evidence, and what the registry shows of
 	// their persons (so the hospital feed hears of it).
 	rematch *sql.Stmt
-	// households known to exist, stored before or accepted earlier in this
-	// batch, so a household's residents do not look it up again.
-	households map[string]bool
 	// stored is what the registry holds of each record the batch names,
 	// by kind and id, looked up for the whole batch at once (see
 	// prefetch) and kept current as the batch writes. An id looked up and
@@ -407,11 +404,11 @@ func (a *applier) prefetch(ctx context.Context, tx *sql.Tx, prep []prepared) err
 }
 
 type kindStmts struct {
-	lookup, update, tombstone, insertTombstone *sql.Stmt
+	update, tombstone, insertTombstone *sql.Stmt
 }
 
 func newApplier(ctx context.Context, tx *sql.Tx, deviceID, now string) (*applier, error) {
-	a := &applier{tx: tx, deviceID: deviceID, now: now, stmts: map[string]*kindStmts{}, households: map[string]bool{}}
+	a := &applier{tx: tx, deviceID: deviceID, now: now, stmts: map[string]*kindStmts{}}
 	var err error
 	prep := func(q string) *sql.Stmt {
 		if err != nil {
@@ -422,7 +419,6 @@ func newApplier(ctx context.Context, tx *sql.Tx, deviceID, now string) (*applier
 		return st
 	}
 	a.stmts[schema.KindHousehold] = &kindStmts{
-		lookup: prep(`SELECT device_id, version FROM households WHERE id = ?`),
 		update: prep(`UPDATE households SET version = ?3, deleted = 0, area = ?4, pincode = ?5, data = ?6, updated_at = ?7
 			WHERE id = ?1 AND device_id = ?2`),
 		tombstone: prep(`UPDATE households SET version = ?3, deleted = 1, updated_at = ?4 WHERE id = ?1 AND device_id = ?2`),
@@ -430,14 +426,12 @@ func newApplier(ctx context.Context, tx *sql.Tx, deviceID, now string) (*applier
 			VALUES (?1, ?2, ?3, 1, '{}', ?4, ?4)`),
 	}
 	a.stmts[schema.KindResident] = &kindStmts{
-		lookup: prep(`SELECT device_id, version FROM residents WHERE id = ?`),
 		update: prep(`UPDATE residents SET version = ?3, deleted = 0, household_id = ?4, data = ?5, updated_at = ?6, match_state = 'pending'
 			WHERE id = ?1 AND device_id = ?2`),
 		tombstone: prep(`UPDATE residents SET version = ?3, deleted = 1, updated_at = ?4, match_state = 'pending' WHERE id = ?1 AND device_id = ?2`),
 		insertTombstone: prep(`INSERT INTO residents (id, device_id, version, deleted, data, received_at, updated_at)
 			VALUES (?1, ?2, ?3, 1, '{}', ?4, ?4)`),
 	}
-	a.hhExists = prep(`SELECT 1 FROM households WHERE id = ?`)
 	a.rematch = prep(`UPDATE residents SET match_state = 'pending' WHERE household_id = ? AND deleted = 0 AND person_id IS NOT NULL`)
 	if err != nil {
 		a.close()
@@ -448,16 +442,14 @@ func newApplier(ctx context.Context, tx *sql.Tx, deviceID, now string) (*applier
 
 func (a *applier) close() {
 	for _, k := range a.stmts {
-		for _, st := range []*sql.Stmt{k.lookup, k.update, k.tombstone, k.insertTombstone} {
+		for _, st := range []*sql.Stmt{k.update, k.tombstone, k.insertTombstone} {
 			if st != nil {
 				st.Close()
 			}
 		}
 	}
-	for _, st := range []*sql.Stmt{a.hhExists, a.rematch} {
-		if st != nil {
-			st.Close()
-		}
+	if a.rematch != nil {
+		a.rematch.Close()
 	}
 }
 
@@ -478,33 +470,17 @@ func (a *applier) apply(ctx context.Context, p *prepared) (schema.RecordResult, 
 	}
 	st := a.stmts[rec.Kind]
 
-	var (
-		owner   string
-		version int64
-	)
-	found := true
-	if r, ok := a.stored[rec.Kind][rec.ID]; ok {
-		owner, version, found = r.owner, r.version, r.owner != ""
-	} else if err := st.lookup.QueryRowContext(ctx, rec.ID).Scan(&owner, &version); errors.Is(err, sql.ErrNoRows) {
-		found = false
-	} else if err != nil {
-		return res, err
-	}
+	stored := a.stored[rec.Kind][rec.ID] // prefetch looked up every record that gets here
+	owner, version, found := stored.owner, stored.version, stored.owner != ""
 	switch {
 	case found && owner != a.deviceID:
 		return reject(&schema.Error{Code: schema.EFORBIDDEN, Field: "id", Rule: "own_records",
 			Message: fmt.Sprintf("%s %s belongs to another device", rec.Kind, rec.ID)})
 	case found && rec.Version == version:
 		res.Status = schema.StatusDuplicate
-		if rec.Kind == schema.KindHousehold {
-			a.households[rec.ID] = true
-		}
 		return res, nil
 	case found && rec.Version < version:
 		res.Status, res.Message = schema.StatusStale, fmt.Sprintf("the server has version %d", version)
-		if rec.Kind == schema.KindHousehold {
-			a.households[rec.ID] = true
-		}
 		return res, nil
 	case p.bad != nil:
 		return reject(p.bad)
@@ -519,11 +495,9 @@ func (a *applier) apply(ctx context.Context, p *prepared) (schema.RecordResult, 
 	default:
 		col4 := p.area // ?4 is a household's area and a resident's household_id
 		if rec.Kind == schema.KindResident {
-			ok, herr := a.householdExists(ctx, p.householdID)
-			if herr != nil {
-				return res, herr
-			}
-			if !ok {
+			// Stored before, or written earlier in this batch (prefetch
+			// looked up every household the batch's residents name).
+			if a.stored[schema.KindHousehold][p.householdID].owner == "" {
 				return reject(&schema.Error{Code: schema.ENOTFOUND, Field: "household_id", Rule: "exists",
 					Message: fmt.Sprintf("household %s is not on the server; send it before its residents", p.householdID)})
 			}
@@ -555,16 +529,11 @@ func (a *applier) apply(ctx context.Context, p *prepared) (schema.RecordResult, 
 	if err != nil {
 		return res, err
 	}
-	if known := a.stored[rec.Kind]; known != nil {
-		known[rec.ID] = storedRecord{owner: a.deviceID, version: rec.Version}
-	}
+	a.stored[rec.Kind][rec.ID] = storedRecord{owner: a.deviceID, version: rec.Version}
 	if rec.Kind == schema.KindHousehold && found {
 		if _, err := a.rematch.ExecContext(ctx, rec.ID); err != nil {
 			return res, err
 		}
-	}
-	if rec.Kind == schema.KindHousehold {
-		a.households[rec.ID] = true
 	}
 	res.Status = schema.StatusAccepted
 	return res, nil
@@ -591,21 +560,3 @@ func (a *applier) flushHouseholds(ctx context.Context) error {
 	return err
 }
 
-func (a *applier) householdExists(ctx context.Context, id string) (bool, error) {
-	if a.households[id] {
-		return true, nil
-	}
-	if r, ok := a.stored[schema.KindHousehold][id]; ok {
-		return r.owner != "", nil
-	}
-	var one int
-	err := a.hhExists.QueryRowContext(ctx, id).Scan(&one)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return false, nil
-	case err != nil:
-		return false, err
-	}
-	a.households[id] = true
-	return true, nil
-}
