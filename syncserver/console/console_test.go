@@ -20,6 +20,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/doorstep-health/doorstep/internal/testkit"
 	"github.com/doorstep-health/doorstep/internal/webasset"
 	"github.com/doorstep-health/doorstep/schema"
 	"github.com/doorstep-health/doorstep/syncserver/store"
@@ -33,42 +34,8 @@ const xss = "<script>alert(1)</script>"
 type env struct {
 	store *store.Store
 	url   string
-	clock *clock
-	logs  *syncBuffer
-}
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	clock *testkit.Clock
+	logs  *testkit.Buffer
 }
 
 func newEnv(t *testing.T, opts Options) *env {
@@ -81,9 +48,9 @@ func newEnv(t *testing.T, opts Options) *env {
 func newEnvOver(t *testing.T, opts Options, wrap func(*store.Store) Registry) *env {
 	t.Helper()
 	st := storetest.Open(t)
-	clk := &clock{t: time.Now()}
-	opts.now = clk.now
-	logs := &syncBuffer{}
+	clk := testkit.NewClock(time.Now())
+	opts.now = clk.Now
+	logs := &testkit.Buffer{}
 	ts := httptest.NewServer(Handler(wrap(st), slog.New(slog.NewTextHandler(logs, nil)), opts))
 	t.Cleanup(ts.Close)
 	return &env{store: st, url: ts.URL, clock: clk, logs: logs}
@@ -923,12 +890,12 @@ func TestSessionsEnd(t *testing.T) {
 	b := e.browser(t)
 	b.signIn(e.token(t, schema.RoleSupervisor, "asha"))
 
-	e.clock.advance(50 * time.Minute)
+	e.clock.Advance(50 * time.Minute)
 	if res := b.get("/console/progress"); res.status != http.StatusOK {
 		t.Fatalf("after 50 minutes: %d", res.status)
 	}
 	for range 3 { // used every 50 minutes: the idle limit never hits, the whole one does
-		e.clock.advance(50 * time.Minute)
+		e.clock.Advance(50 * time.Minute)
 		b.get("/console/progress")
 	}
 	if res := b.get("/console/progress"); res.status != http.StatusSeeOther {
@@ -936,7 +903,7 @@ func TestSessionsEnd(t *testing.T) {
 	}
 
 	b.signIn(e.token(t, schema.RoleSupervisor, "bina"))
-	e.clock.advance(61 * time.Minute)
+	e.clock.Advance(61 * time.Minute)
 	if res := b.get("/console/progress"); res.status != http.StatusSeeOther {
 		t.Errorf("61 idle minutes: %d, want the session ended", res.status)
 	}
@@ -1180,7 +1147,7 @@ func TestReviewNextPassesOverTasksOthersHaveOpen(t *testing.T) {
 		t.Errorf("asha's next when every other task is open elsewhere: %s, want %s", res.location(), second)
 	}
 	// The lease ends after a while.
-	e.clock.advance(leaseTime + time.Second)
+	e.clock.Advance(leaseTime + time.Second)
 	if res := bina.get("/console/review/next"); res.location() != first {
 		t.Errorf("bina's next after asha's lease ran out: %s, want %s", res.location(), first)
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/doorstep-health/doorstep/internal/testkit"
 	"github.com/doorstep-health/doorstep/schema"
 	httpapi "github.com/doorstep-health/doorstep/syncserver/http"
 	"github.com/doorstep-health/doorstep/syncserver/store"
@@ -21,7 +22,7 @@ import (
 func newEnvWith(tb testing.TB, opts ...httpapi.Option) *env {
 	tb.Helper()
 	st := storetest.Open(tb)
-	logs := &syncBuffer{}
+	logs := &testkit.Buffer{}
 	srv := httpapi.New(st, slog.New(slog.NewTextHandler(logs, nil)), opts...)
 	ts := httptest.NewServer(srv.Handler())
 	tb.Cleanup(ts.Close)

@@ -12,10 +12,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/doorstep-health/doorstep/internal/testkit"
 	"github.com/doorstep-health/doorstep/schema"
 	httpapi "github.com/doorstep-health/doorstep/syncserver/http"
 	"github.com/doorstep-health/doorstep/syncserver/store"
@@ -26,30 +26,13 @@ import (
 type env struct {
 	store *store.Store
 	url   string
-	logs  *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs  *testkit.Buffer
 }
 
 func newEnv(tb testing.TB, opts ...store.Option) *env {
 	tb.Helper()
 	st := storetest.Open(tb, opts...)
-	logs := &syncBuffer{}
+	logs := &testkit.Buffer{}
 	srv := httpapi.New(st, slog.New(slog.NewTextHandler(logs, nil)))
 	ts := httptest.NewServer(srv.Handler())
 	tb.Cleanup(ts.Close)

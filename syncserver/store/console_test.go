@@ -4,10 +4,10 @@ import (
 	"context"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/doorstep-health/doorstep/internal/testkit"
 	"github.com/doorstep-health/doorstep/schema"
 	"github.com/doorstep-health/doorstep/syncserver/store"
 )
@@ -15,25 +15,6 @@ import (
 var consoleSupervisor = store.Reader{
 	Principal: store.Principal{TokenID: "tok-sup", Name: "asha-supervisor", Role: schema.RoleSupervisor},
 	Client:    "127.0.0.1",
-}
-
-// testClock is a clock a test moves by hand. The store reads it from its
-// own goroutines too, hence the lock.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
 }
 
 // reopen closes r's store and opens its file again with opts.
@@ -82,8 +63,8 @@ func TestProgress(t *testing.T) {
 	const north, south = "TS-N-W01", "TS-S-W02"
 	r := populated(t)
 	t0 := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
-	clock := &testClock{t: t0}
-	r.reopen(store.WithClock(clock.now))
+	clock := testkit.NewClock(t0)
+	r.reopen(store.WithClock(clock.Now))
 
 	lakshmi := person("lakshmi-n", "Lakshmi Verma", "F", "1990-06-30", spouse("Dinesh Verma"), phone("+919899887766"))
 	dinesh := func(id string) schema.Resident {
@@ -100,7 +81,7 @@ func TestProgress(t *testing.T) {
 	// A day and more later, only the south team syncs. Dinesh, enrolled
 	// again there, is one person with his first enrolment whether the
 	// matcher linked him or a supervisor had to.
-	clock.advance(25 * time.Hour)
+	clock.Advance(25 * time.Hour)
 	// Lakshmi, moved and heard as Laxmi Varma with an age, is one the
 	// matcher asks about: a supervisor's merge leaves both residents'
 	// link "new", and she is a duplicate all the same.
@@ -215,8 +196,8 @@ func TestProgress(t *testing.T) {
 func TestEnrolmentsPerDay(t *testing.T) {
 	ctx := context.Background()
 	ist := time.FixedZone("IST", 5*3600+1800)
-	clock := &testClock{t: time.Date(2026, 3, 5, 10, 0, 0, 0, ist)}
-	s := MustOpen(t, store.WithClock(clock.now))
+	clock := testkit.NewClock(time.Date(2026, 3, 5, 10, 0, 0, 0, ist))
+	s := MustOpen(t, store.WithClock(clock.Now))
 	dev, _ := mustDevice(t, s, "team-7")
 	visited := func(at, outcome string) func(*schema.Household) {
 		return func(h *schema.Household) { h.VisitedAt, h.Outcome = at, outcome }
