@@ -410,18 +410,8 @@ func (s *Store) applyDecision(ctx context.Context, tx *txn, p pendingResident, f
 			return err
 		}
 	}
-	for _, k := range match.BlockingKeys(f) {
-		res, err := tx.ExecContext(ctx, `INSERT INTO match_keys (key, seq, resident_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, k, p.seq, p.id)
-		if err != nil {
-			return err
-		}
-		if n, ok := s.match.blocks[k]; ok && n < blockSizeCap {
-			if added, err := res.RowsAffected(); err != nil {
-				delete(s.match.blocks, k)
-			} else {
-				s.match.blocks[k] = min(n+int(added), blockSizeCap)
-			}
-		}
+	if err := s.match.insertKeys(ctx, tx, p.seq, p.id, match.BlockingKeys(f)); err != nil {
+		return err
 	}
 	if err := addPersonTerms(ctx, tx, person, match.FrequencyKeys(f)); err != nil {
 		return err
@@ -556,6 +546,36 @@ func (m *matcher) deleteKeys(ctx context.Context, tx *txn, resident string) erro
 		delete(m.blocks, k)
 	}
 	return rows.Err()
+}
+
+// insertKeys puts a resident into the blocking index under keys, in one
+// statement (a resident has a dozen keys, and on PostgreSQL each statement
+// is a round trip), keeping the remembered block sizes exact.
+func (m *matcher) insertKeys(ctx context.Context, tx *txn, seq int64, resident string, keys []string) error {
+	added, err := insertReturning(ctx, tx, dialect(tx.pg, keysInsert, keysInsertPG), keys, seq, resident)
+	if err != nil {
+		return err
+	}
+	for _, k := range added {
+		if n, ok := m.blocks[k]; ok && n < blockSizeCap {
+			m.blocks[k] = n + 1
+		}
+	}
+	return nil
+}
+
+// insertReturning runs an INSERT of one row per element of list (passed as
+// a JSON array, the statement's first parameter, followed by args) and
+// returns the column its RETURNING clause names for the rows inserted.
+func insertReturning(ctx context.Context, tx *txn, query string, list []string, args ...any) ([]string, error) {
+	if len(list) == 0 {
+		return nil, nil
+	}
+	js, err := json.Marshal(list)
+	if err != nil {
+		return nil, err
+	}
+	return queryStrings(ctx, tx, query, append([]any{string(js)}, args...)...)
 }
 
 // sqlRegistry is match.Registry over the store's tables, inside the
@@ -900,6 +920,27 @@ const (
 			CASE WHEN r.version = (j.value ->> 1)::bigint THEN NULL ELSE r.data END,
 			CASE WHEN r.version = (j.value ->> 1)::bigint THEN NULL ELSE COALESCE((SELECT h.data FROM households h WHERE h.id = r.household_id), '{}') END
 		FROM jsonb_array_elements(?1::jsonb) WITH ORDINALITY AS j(value, ord) JOIN residents r ON r.id = j.value ->> 0`
+
+	// keysInsert: the blocking keys of ?1 for resident ?3 (arrival ?2);
+	// it returns the keys it inserted. (SQLite needs the WHERE to tell the
+	// upsert's ON from a join's.)
+	keysInsert = `INSERT INTO match_keys (key, seq, resident_id) SELECT j.value, ?2, ?3 FROM json_each(?1) j WHERE true
+		ON CONFLICT DO NOTHING RETURNING key`
+	keysInsertPG = `INSERT INTO match_keys (key, seq, resident_id) SELECT j.value, ?2::bigint, ?3::text
+		FROM jsonb_array_elements_text(?1::jsonb) AS j(value) ON CONFLICT DO NOTHING RETURNING key`
+
+	// personTermsInsert: the terms of ?1 person ?2 did not hold yet; it
+	// returns those it inserted.
+	personTermsInsert = `INSERT INTO person_terms (person_id, term) SELECT ?2, j.value FROM json_each(?1) j WHERE true
+		ON CONFLICT DO NOTHING RETURNING term`
+	personTermsInsertPG = `INSERT INTO person_terms (person_id, term) SELECT ?2::text, j.value
+		FROM jsonb_array_elements_text(?1::jsonb) AS j(value) ON CONFLICT DO NOTHING RETURNING term`
+
+	// termsBump: one more person holds each term of ?1 (no term twice).
+	termsBump = `INSERT INTO match_terms (term, n) SELECT j.value, 1 FROM json_each(?1) j WHERE true
+		ON CONFLICT (term) DO UPDATE SET n = match_terms.n + excluded.n`
+	termsBumpPG = `INSERT INTO match_terms (term, n) SELECT j.value, 1 FROM jsonb_array_elements_text(?1::jsonb) AS j(value)
+		ON CONFLICT (term) DO UPDATE SET n = match_terms.n + excluded.n`
 
 	// termQuery: how many persons hold each term of ?.
 	termQuery   = `SELECT j.value, COALESCE(t.n, 0) FROM json_each(?) j LEFT JOIN match_terms t ON t.term = j.value`

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/doorstep-health/doorstep/internal/testdb"
 	"github.com/doorstep-health/doorstep/schema"
 	"github.com/doorstep-health/doorstep/surveygen"
 )
@@ -17,12 +18,14 @@ var registryResidents = flag.Int("registry-residents", 20000, "residents matched
 // BenchmarkStoreMatchIncremental fills a registry with surveygen households (10%
 // duplicates), matching them all (the whole-registry figure), then matches
 // further households one by one and reports the cost per new resident:
-// median and 99th percentile, against the registry's size.
+// median and 99th percentile, against the registry's size. It runs on
+// the run's engine: under DOORSTEP_TEST_POSTGRES, on PostgreSQL.
 //
 //	go test -run ^$ -bench StoreMatchIncremental -benchtime 2000x -registry-residents 1000000 ./syncserver/store
 func BenchmarkStoreMatchIncremental(b *testing.B) {
 	ctx := context.Background()
-	s, err := Open(ctx, b.TempDir()+"/registry.db", WithMaxBatchRecords(0))
+	db, keys := testdb.Registry(b)
+	s, err := Open(ctx, db, WithKeysDir(keys), WithMaxBatchRecords(0))
 	if err != nil {
 		b.Fatal(err)
 	}

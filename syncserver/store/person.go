@@ -44,17 +44,23 @@ func bumpTerm(ctx context.Context, tx *txn, term string, by int) error {
 	return err
 }
 
-// addPersonTerms counts each term once per person.
+// addPersonTerms counts each term once per person, in two statements
+// whatever the number of terms.
 func addPersonTerms(ctx context.Context, tx *txn, person string, terms []string) error {
-	for _, t := range terms {
-		res, err := tx.ExecContext(ctx, `INSERT INTO person_terms (person_id, term) VALUES (?, ?) ON CONFLICT DO NOTHING`, person, t)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 1 {
-			if err := bumpTerm(ctx, tx, t, 1); err != nil {
-				return err
-			}
+	added, err := insertReturning(ctx, tx, dialect(tx.pg, personTermsInsert, personTermsInsertPG), terms, person)
+	if err != nil || len(added) == 0 {
+		return err
+	}
+	list, err := json.Marshal(added)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, dialect(tx.pg, termsBump, termsBumpPG), string(list)); err != nil {
+		return err
+	}
+	for _, t := range added {
+		if n, ok := tx.terms[t]; ok {
+			tx.terms[t] = n + 1
 		}
 	}
 	return nil
