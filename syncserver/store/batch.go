@@ -559,4 +559,3 @@ func (a *applier) flushHouseholds(ctx context.Context) error {
 	}
 	return err
 }
-
