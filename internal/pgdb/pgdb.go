@@ -9,6 +9,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"io/fs"
 	"regexp"
@@ -20,6 +21,7 @@ import (
 	"github.com/doorstep-health/doorstep/internal/dbmigrate"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
@@ -190,4 +192,11 @@ func Raw(ctx context.Context, db *sql.DB, fn func(*pgx.Conn) error) error {
 		}
 		return fn(cn.Conn.Conn())
 	})
+}
+
+// ServerError reports whether err carries an error PostgreSQL raised: a
+// statement it refused, which ends the transaction it ran in.
+func ServerError(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe)
 }

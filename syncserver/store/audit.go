@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/doorstep-health/doorstep/internal/pgdb"
 	"github.com/doorstep-health/doorstep/internal/sqlitedb"
 	"github.com/doorstep-health/doorstep/schema"
 )
@@ -274,29 +275,47 @@ func runAuditedRead(r auditedRead, tx *txn, now string) (rows [][]any, err error
 	return nil, r.fn(context.WithoutCancel(r.ctx), tx, now)
 }
 
-// runAuditedReadAlone runs one read so that its failure is its own. On
-// SQLite a failed statement leaves the transaction usable. On PostgreSQL
-// any error aborts the whole transaction, and with it every other read
-// sharing it, so there each read runs inside a savepoint: rolled back to
-// if the read fails, released before its audit records are written (so
-// those, in the transaction itself, cost no subtransaction id).
-func (s *Store) runAuditedReadAlone(ctx context.Context, r auditedRead, tx *txn, now string) ([][]any, error) {
-	if !s.pg {
+// runAuditedReadAlone runs one read so that its failure is its own even
+// on PostgreSQL, where any failed statement aborts the whole transaction
+// and with it every other read sharing it: there, with savepoint, the read
+// runs inside a savepoint, rolled back to if the read fails and released
+// before its audit records are written (so those, in the transaction
+// itself, cost no subtransaction id). On SQLite a failed statement leaves
+// the transaction usable, and savepoint changes nothing.
+func (s *Store) runAuditedReadAlone(ctx context.Context, r auditedRead, tx *txn, now string, savepoint bool) ([][]any, error) {
+	if !s.pg || !savepoint {
 		return runAuditedRead(r, tx, now)
 	}
 	if _, err := tx.Tx.ExecContext(ctx, `SAVEPOINT audited_read`); err != nil {
 		return nil, err
 	}
 	rows, err := runAuditedRead(r, tx, now)
-	if err != nil {
-		if _, rerr := tx.Tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT audited_read`); rerr != nil {
-			return nil, errors.Join(err, rerr)
+	if err == nil {
+		if _, err = tx.Tx.ExecContext(ctx, `RELEASE SAVEPOINT audited_read`); err == nil {
+			return rows, nil
 		}
+		// The read swallowed a failed statement of its own.
+	}
+	if _, rerr := tx.Tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT audited_read`); rerr != nil {
+		return nil, errors.Join(err, rerr)
 	}
 	if _, rerr := tx.Tx.ExecContext(ctx, `RELEASE SAVEPOINT audited_read`); rerr != nil {
 		return nil, errors.Join(err, rerr)
 	}
-	return rows, err
+	return nil, err
+}
+
+// failedAlone reports whether a read that failed with err left its
+// transaction as it found it: the read answered "no" itself (not found,
+// refused, not allowed to write) and no statement failed. On PostgreSQL
+// anything else may have aborted the transaction.
+func failedAlone(err error) bool {
+	if pgdb.ServerError(err) {
+		return false
+	}
+	var se *schema.Error
+	return errors.As(err, &se) || errors.Is(err, sql.ErrNoRows) || errors.Is(err, errReadOnly) ||
+		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // pendingAudit holds the audit records of the read running in a shared
@@ -326,7 +345,14 @@ func (s *Store) runAuditedBatch(first auditedRead, linger bool) (n int, checkpoi
 		fail(fmt.Errorf("audited read: %w", err))
 		return len(batch), false
 	}
-	defer tx.Rollback()
+	defer func() { tx.Rollback() }()
+	// On PostgreSQL reads first run without savepoints (two round trips
+	// each): nearly every read succeeds or fails alone. One that fails
+	// otherwise may have aborted the transaction; then the batch starts
+	// over in a new one, every read in a savepoint. Reads write nothing,
+	// and the audit records of the first attempt go with its rollback, so
+	// running a read twice shows nothing twice.
+	savepoints := false
 	now := formatTime(s.now())
 	var window <-chan time.Time
 	if linger {
@@ -359,16 +385,27 @@ func (s *Store) runAuditedBatch(first auditedRead, linger bool) (n int, checkpoi
 		}
 	}
 	for i := 0; i < len(batch); i++ {
-		rows, err := s.runAuditedReadAlone(ctx, batch[i], tx, now)
-		errs = append(errs, err)
-		if err == nil {
-			for _, row := range rows {
-				if err := insertAudit(ctx, tx, row); err != nil {
-					fail(fmt.Errorf("audited read: %w", err))
-					return len(batch), checkpoint
-				}
-			}
+		rows, err := s.runAuditedReadAlone(ctx, batch[i], tx, now, savepoints)
+		var ierr error
+		for j := 0; err == nil && j < len(rows) && ierr == nil; j++ {
+			ierr = insertAudit(ctx, tx, rows[j])
 		}
+		if s.pg && !savepoints && (ierr != nil || err != nil && !failedAlone(err)) {
+			// The transaction may be aborted (an insert failing says a
+			// read swallowed its failed statement): start over.
+			tx.Rollback()
+			if tx, err = s.beginAudited(ctx); err != nil {
+				fail(fmt.Errorf("audited read: %w", err))
+				return len(batch), checkpoint
+			}
+			savepoints, errs, i = true, errs[:0], -1
+			continue
+		}
+		if ierr != nil {
+			fail(fmt.Errorf("audited read: %w", ierr))
+			return len(batch), checkpoint
+		}
+		errs = append(errs, err)
 		if len(batch) < maxAuditedBatch {
 			if r, ok := next(); ok {
 				batch = append(batch, r)
