@@ -118,6 +118,8 @@ const maxAuditedBatch = 256
 func (s *Store) audited(ctx context.Context, fn func(ctx context.Context, tx *txn, now string) error) error {
 	req := auditedRead{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	s.auditOnce.Do(s.startAuditedReads)
+	s.readsWaiting.Add(1)
+	defer s.readsWaiting.Add(-1)
 	select {
 	case s.auditQueue <- req:
 	case <-ctx.Done():

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -201,5 +202,59 @@ func TestForeignWriteNoticedAfterRollback(t *testing.T) {
 	write(s1, true)
 	if !s1.pgWrite.takeForeign() {
 		t.Error("another server's write after a rollback went unnoticed")
+	}
+}
+
+// On SQLite a hospital's verification waits for the one writer. With a
+// verification waiting (long enough), the matcher commits after the
+// household it is on instead of after its whole round, and the rest stays
+// pending for the next round; with none waiting, a round takes everything
+// pending.
+func TestMatcherLetsWaitingReadsIn(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	dev := addDevice(t, s)
+	var recs []schema.Record
+	for h := range 5 {
+		hid := fmt.Sprintf("H%d", h)
+		hh, _ := json.Marshal(schema.Household{Area: "DL-NW-W05", Address: schema.Address{Line1: hid, Locality: "L", City: "Delhi", Pincode: "110085"},
+			VisitedAt: "2025-11-27T10:30:00+05:30", Outcome: schema.OutcomeEnrolled, Consent: schema.Consent{Given: true, At: "2025-11-27T10:30:00+05:30"}})
+		recs = append(recs, schema.Record{Kind: schema.KindHousehold, ID: hid, Version: 1, Data: hh})
+		for m, name := range []string{"Asha Rani", "Vikram Singh"} {
+			r, _ := json.Marshal(schema.Resident{HouseholdID: hid, Name: fmt.Sprintf("%s %c", name, 'A'+h), Sex: "F", DOB: fmt.Sprintf("19%d0", 5+h),
+				DOBPrecision: "year", Relation: []string{"head", "spouse"}[m]})
+			recs = append(recs, schema.Record{Kind: schema.KindResident, ID: fmt.Sprintf("R%d%d", h, m), Version: 1, Data: r})
+		}
+	}
+	res, err := s.ApplyBatch(ctx, dev, schema.Batch{BatchID: "B1", DeviceID: dev, SchemaVersion: 1, Records: recs}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res.Results {
+		if r.Status == "rejected" {
+			t.Fatalf("%s %s rejected: %s %s", r.Kind, r.ID, r.Field, r.Message)
+		}
+	}
+
+	s.match.yieldAfter = 0 // a verification has waited long enough
+	s.readsWaiting.Add(1)  // a verification waiting for the writer
+	rep, err := s.MatchPending(ctx, 100)
+	s.readsWaiting.Add(-1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 10 // PostgreSQL's readers never wait for the writer
+	if !s.pg {
+		want = 2
+	}
+	if rep.Residents != want {
+		t.Fatalf("with a read waiting the matcher decided %d residents in one transaction, want %d", rep.Residents, want)
+	}
+	rep, err = s.MatchPending(ctx, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Residents != 10-want {
+		t.Fatalf("the next round decided %d residents, want the %d left", rep.Residents, 10-want)
 	}
 }

@@ -28,6 +28,10 @@ const personsTerm = "#persons"
 // the newer, so hot candidates stay while cold ones age out.
 const featureCacheSize = 200_000
 
+// matchYieldAfter is the matcher's default yieldAfter: a verification
+// waits at most this and one household's matching for the writer.
+const matchYieldAfter = 10 * time.Millisecond
+
 // blockSizeCacheSize bounds the remembered sizes of full blocking-key
 // blocks (see matcher.blocks).
 const blockSizeCacheSize = 1_000_000
@@ -59,6 +63,11 @@ type matcher struct {
 	// observe, when set (benchmarks), hears each household's matching time
 	// and how many residents it decided.
 	observe func(d time.Duration, residents int)
+	// yieldAfter is how long a matching transaction on SQLite runs before
+	// it commits early for audited reads waiting for the writer: long
+	// enough that each commit carries several households, short enough
+	// that a hospital's verification is not kept waiting.
+	yieldAfter time.Duration
 }
 
 type cachedFeatures struct {
@@ -208,6 +217,7 @@ func (s *Store) MatchPending(ctx context.Context, limit int) (MatchReport, error
 	if err != nil {
 		return rep, fmt.Errorf("match: %w", err)
 	}
+	roundBegan := time.Now()
 	now := formatTime(s.now())
 	for start := 0; start < len(pending); {
 		end := start + 1
@@ -224,6 +234,11 @@ func (s *Store) MatchPending(ctx context.Context, limit int) (MatchReport, error
 		}
 		rep.add(r)
 		start = end
+		if !s.pg && start < len(pending) && s.readsWaiting.Load() > 0 && time.Since(roundBegan) >= s.match.yieldAfter {
+			// A hospital's verification waits for the one writer: let it
+			// in now, not after a hundred residents.
+			break
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return rep, fmt.Errorf("match: commit: %w", err)

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/doorstep-health/doorstep/cards"
@@ -56,9 +57,13 @@ type Store struct {
 	feed       feedSignal       // wakes feed readers when events commit
 	auditOnce  sync.Once        // starts runAuditedReads
 	auditQueue chan auditedRead // reads waiting for a shared transaction
-	closing    chan struct{}    // closed by Close
-	closeOnce  sync.Once
-	verifySet  verifyKeySet // public keys for VerifyCard
+	// readsWaiting counts audited reads not yet answered: a long write
+	// (the matcher's) ends its transaction early for them on SQLite,
+	// where they wait for the one writer.
+	readsWaiting atomic.Int64
+	closing      chan struct{} // closed by Close
+	closeOnce    sync.Once
+	verifySet    verifyKeySet // public keys for VerifyCard
 }
 
 // Option changes how Open sets up a Store.
@@ -124,6 +129,7 @@ func Open(ctx context.Context, db string, opts ...Option) (*Store, error) {
 		closing:    make(chan struct{}),
 		pg:         pgdb.IsDSN(db),
 		pgWrite:    pgWriter{id: randomWriterID()},
+		match:      matcher{yieldAfter: matchYieldAfter},
 
 		cardSettings: DefaultCardSettings,
 	}
