@@ -10,6 +10,7 @@ REGISTRY=${REGISTRY:-1000000}
 # residents/s on 2 cores, so the store figure is taken at 100k by default;
 # the in-memory reference matcher is measured at 1M.
 MATCH_REGISTRY=${MATCH_REGISTRY:-100000}
+PG_MATCH_REGISTRY=${PG_MATCH_REGISTRY:-20000}
 # The hospital feed is read from zero over a registry of this size: two
 # events a person, so 2M events at the default.
 FEED_REGISTRY=${FEED_REGISTRY:-$REGISTRY}
@@ -44,6 +45,10 @@ go build -o "$work/" ./cmd/syncserver ./cmd/surveygen
 		./syncserver/http/ -registry-cache "$work/registry" -registry-persons "$REGISTRY" 2>&1
 	go test -run '^$' -bench 'BenchmarkFeedCatchUp$' -benchtime 1x -cpu 2 -count 1 -timeout 60m \
 		./syncserver/http/ -registry-cache "$work/registry" -feed-persons "$FEED_REGISTRY" 2>&1
+	# and verification while laptops sync and the matcher runs (500/s
+	# offered during 2,000 residents/s of sync, for 20 s)
+	go test -run '^$' -bench 'BenchmarkVerifyDuringSync$' -benchtime 10000x -cpu 2 -count 1 -timeout 60m \
+		./syncserver/http/ -registry-cache "$work/registry" -registry-persons "$REGISTRY" 2>&1
 	# issue 7: one and two server processes on one PostgreSQL (a throwaway
 	# cluster), next to one on SQLite; then verification on two processes
 	# over the issue 5 registry, copied into PostgreSQL.
@@ -52,6 +57,10 @@ go build -o "$work/" ./cmd/syncserver ./cmd/surveygen
 			./e2e/ -ingest-registry "$REGISTRY" 2>&1
 		DOORSTEP_TEST_POSTGRES="$dsn" go test -run '^$' -bench 'BenchmarkVerifyServers' -benchtime 30000x -cpu 2 -count 1 -timeout 60m \
 			./syncserver/http/ -registry-cache "$work/registry" -registry-persons "$REGISTRY" 2>&1
+		# the matcher on PostgreSQL, over a smaller registry: it matches a
+		# few hundred residents a second there
+		DOORSTEP_TEST_POSTGRES="$dsn" go test -run '^$' -bench 'BenchmarkStoreMatchIncremental$' -benchtime 500x -count 1 -timeout 60m \
+			./syncserver/store/ -registry-residents "$PG_MATCH_REGISTRY" 2>&1
 		bash scripts/pg-cluster.sh stop "$pgdir"
 	else
 		echo "skipping issue 7: no PostgreSQL cluster could be started" >&2

@@ -41,10 +41,10 @@ var figures = []figure{
 	{"EvalFebrl2", "review_tasks", "issue 3: review tasks, FEBRL dataset2", 0, false},
 	{"BenchmarkMatchIncremental", "p50-ns", "issue 3: incremental matching, in-memory reference, 1M registry, median", 0, false},
 	{"BenchmarkMatchIncremental", "p99-ns", "issue 3: incremental matching, in-memory reference, 1M registry, p99", 2000000, true},
-	{"BenchmarkStoreMatchIncremental", "registry-residents", "issue 3: residents in the server registry (SQLite)", 1000000, false},
-	{"BenchmarkStoreMatchIncremental", "p50-ms/resident", "issue 3: incremental matching per new resident, median", 0, false},
-	{"BenchmarkStoreMatchIncremental", "p99-ms/resident", "issue 3: incremental matching per new resident, p99", 2, true},
-	{"BenchmarkStoreMatchIncremental", "registry-match-records/s", "issue 3: whole-registry matching on the server store", 0, false},
+	{"BenchmarkStoreMatchIncremental/sqlite", "registry-residents", "issue 3: residents in the server registry (SQLite)", 1000000, false},
+	{"BenchmarkStoreMatchIncremental/sqlite", "p50-ms/resident", "issue 3: incremental matching per new resident, median", 0, false},
+	{"BenchmarkStoreMatchIncremental/sqlite", "p99-ms/resident", "issue 3: incremental matching per new resident, p99", 2, true},
+	{"BenchmarkStoreMatchIncremental/sqlite", "registry-match-records/s", "issue 3: whole-registry matching on the server store", 0, false},
 
 	{"BenchmarkRenderSheet", "cards/s", "issue 4: cards rendered to print-sheet PDF, one core", 300, false},
 	{"BenchmarkPayloadSize", "payload-bytes", "issue 4: QR payload bytes, 40-character name", 0, false},
@@ -65,6 +65,10 @@ var figures = []figure{
 	{"BenchmarkVerifyCardLoad", "registry-persons", "issue 5: persons in the registry verified against", 1000000, false},
 	{"BenchmarkFeedCatchUp", "events/s", "issue 5: feed events/s to a consumer catching up from zero", 0, false},
 	{"BenchmarkFeedCatchUp", "feed-persons", "issue 5: persons in the feed's registry (two events each)", 0, false},
+	{"BenchmarkVerifyDuringSync", "p50-ms", "issue 5: verify latency p50, 500/s offered while laptops sync 2,000 residents/s", 0, false},
+	{"BenchmarkVerifyDuringSync", "p99-ms", "issue 5: verify latency p99, the same", 0, false},
+	{"BenchmarkVerifyDuringSync", "max-ms", "issue 5: verify latency worst, the same", 0, false},
+	{"BenchmarkVerifyDuringSync", "matched-residents/s", "issue 5: residents matched/s meanwhile", 0, false},
 
 	// issue 7: the same batches into one SQLite server and into one and two
 	// server processes on one PostgreSQL, in the same run.
@@ -75,6 +79,9 @@ var figures = []figure{
 	{"BenchmarkVerifyServers/postgres-2-servers", "verifications/s", "issue 7: card verifications/s, two server processes on PostgreSQL", 0, false},
 	{"BenchmarkVerifyServers/postgres-2-servers", "p99-ms", "issue 7: verify latency p99, two server processes, saturated", 0, false},
 	{"BenchmarkVerifyServers/postgres-2-servers", "registry-persons", "issue 7: persons in the PostgreSQL registry verified against", 1000000, false},
+	{"BenchmarkStoreMatchIncremental/postgres", "registry-match-records/s", "issue 7: whole-registry matching, one server on PostgreSQL", 0, false},
+	{"BenchmarkStoreMatchIncremental/postgres", "p99-ms/resident", "issue 7: incremental matching per new resident on PostgreSQL, p99", 0, false},
+	{"BenchmarkStoreMatchIncremental/postgres", "registry-residents", "issue 7: residents in that PostgreSQL registry", 0, false},
 
 	{"BenchmarkSaveHousehold", "p50-ms", "issue 8: Save to durable, household of 4, 5,000 on the laptop, p50", 0, false},
 	{"BenchmarkSaveHousehold", "p99-ms", "issue 8: Save to durable, household of 4, 5,000 on the laptop, p99", 50, true},

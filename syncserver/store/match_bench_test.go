@@ -19,10 +19,15 @@ var registryResidents = flag.Int("registry-residents", 20000, "residents matched
 // duplicates), matching them all (the whole-registry figure), then matches
 // further households one by one and reports the cost per new resident:
 // median and 99th percentile, against the registry's size. It runs on
-// the run's engine: under DOORSTEP_TEST_POSTGRES, on PostgreSQL.
+// the run's engine (sqlite, or postgres under DOORSTEP_TEST_POSTGRES), as
+// its sub-benchmark's name says.
 //
 //	go test -run ^$ -bench StoreMatchIncremental -benchtime 2000x -registry-residents 1000000 ./syncserver/store
 func BenchmarkStoreMatchIncremental(b *testing.B) {
+	b.Run(testdb.Engine(), benchStoreMatchIncremental)
+}
+
+func benchStoreMatchIncremental(b *testing.B) {
 	ctx := context.Background()
 	db, keys := testdb.Registry(b)
 	s, err := Open(ctx, db, WithKeysDir(keys), WithMaxBatchRecords(0))
