@@ -117,9 +117,12 @@ const maxAuditedBatch = 256
 // health ID not found) leaves nothing behind.
 func (s *Store) audited(ctx context.Context, fn func(ctx context.Context, tx *txn, now string) error) error {
 	req := auditedRead{ctx: ctx, fn: fn, done: make(chan error, 1)}
-	s.auditOnce.Do(s.startAuditedReads)
+	// Counted first: the first read of all starts the runner, which needs
+	// the writer for a moment, and a matcher holding it must see that a
+	// read waits.
 	s.readsWaiting.Add(1)
 	defer s.readsWaiting.Add(-1)
+	s.auditOnce.Do(s.startAuditedReads)
 	select {
 	case s.auditQueue <- req:
 	case <-ctx.Done():
@@ -347,6 +350,7 @@ func (s *Store) runAuditedBatch(first auditedRead, linger bool) (n int, checkpoi
 		fail(fmt.Errorf("audited read: %w", err))
 		return len(batch), false
 	}
+	s.auditTxns.Add(1)
 	defer func() { tx.Rollback() }()
 	// On PostgreSQL reads first run without savepoints (two round trips
 	// each): nearly every read succeeds or fails alone. One that fails
@@ -386,37 +390,56 @@ func (s *Store) runAuditedBatch(first auditedRead, linger bool) (n int, checkpoi
 			checkpoint = true
 		}
 	}
-	for i := 0; i < len(batch); i++ {
-		rows, err := s.runAuditedReadAlone(ctx, batch[i], tx, now, savepoints)
-		var ierr error
-		for j := 0; err == nil && j < len(rows) && ierr == nil; j++ {
-			ierr = insertAudit(ctx, tx, rows[j])
+	// restart rolls back and begins the batch again in a new transaction,
+	// every read in a savepoint: the first one may have been aborted by a
+	// statement PostgreSQL refused (an insert failing, or the commit
+	// rolling back, says a read swallowed its failed statement).
+	restart := func() bool {
+		tx.Rollback()
+		fresh, err := s.beginAudited(ctx)
+		if err != nil {
+			fail(fmt.Errorf("audited read: %w", err))
+			return false
 		}
-		if s.pg && !savepoints && (ierr != nil || err != nil && !failedAlone(err)) {
-			// The transaction may be aborted (an insert failing says a
-			// read swallowed its failed statement): start over.
-			tx.Rollback()
-			if tx, err = s.beginAudited(ctx); err != nil {
-				fail(fmt.Errorf("audited read: %w", err))
+		tx, savepoints, errs = fresh, true, errs[:0]
+		return true
+	}
+run:
+	for {
+		for i := 0; i < len(batch); i++ {
+			rows, err := s.runAuditedReadAlone(ctx, batch[i], tx, now, savepoints)
+			var ierr error
+			for j := 0; err == nil && j < len(rows) && ierr == nil; j++ {
+				ierr = insertAudit(ctx, tx, rows[j])
+			}
+			if s.pg && !savepoints && (ierr != nil || err != nil && !failedAlone(err)) {
+				if !restart() {
+					return len(batch), checkpoint
+				}
+				continue run
+			}
+			if ierr != nil {
+				fail(fmt.Errorf("audited read: %w", ierr))
 				return len(batch), checkpoint
 			}
-			savepoints, errs, i = true, errs[:0], -1
-			continue
-		}
-		if ierr != nil {
-			fail(fmt.Errorf("audited read: %w", ierr))
-			return len(batch), checkpoint
-		}
-		errs = append(errs, err)
-		if len(batch) < maxAuditedBatch {
-			if r, ok := next(); ok {
-				batch = append(batch, r)
+			errs = append(errs, err)
+			if len(batch) < maxAuditedBatch {
+				if r, ok := next(); ok {
+					batch = append(batch, r)
+				}
 			}
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		fail(fmt.Errorf("audited read: commit: %w", err))
-		return len(batch), checkpoint
+		if err := tx.Commit(); err != nil {
+			if s.pg && !savepoints {
+				if !restart() {
+					return len(batch), checkpoint
+				}
+				continue run
+			}
+			fail(fmt.Errorf("audited read: commit: %w", err))
+			return len(batch), checkpoint
+		}
+		break
 	}
 	for i, r := range batch {
 		r.done <- errs[i]

@@ -95,7 +95,9 @@ func (s *Store) VerifyCard(ctx context.Context, by Reader, qr string) (CardVerdi
 	if len(claims.DOB) >= 4 {
 		v.BirthYear = claims.DOB[:4]
 	}
+	offline := v
 	err = s.audited(ctx, func(ctx context.Context, tx *txn, now string) error {
+		v = offline // a batch that starts over runs this again
 		var (
 			person, status    string
 			reason, survivor  sql.NullString

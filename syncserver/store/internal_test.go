@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -205,11 +206,12 @@ func TestForeignWriteNoticedAfterRollback(t *testing.T) {
 	}
 }
 
-// On SQLite a hospital's verification waits for the one writer. With a
-// verification waiting (long enough), the matcher commits after the
-// household it is on instead of after its whole round, and the rest stays
-// pending for the next round; with none waiting, a round takes everything
-// pending.
+// On SQLite a hospital's verification waits for the one writer. When one
+// arrives while the matcher works through its backlog, the matcher
+// commits after the household it is on (once it has run yieldAfter, here
+// at once) and the verification runs before the rest is decided, which
+// stays pending for the next round. On PostgreSQL the verification never
+// waits for the writer, and the round takes everything.
 func TestMatcherLetsWaitingReadsIn(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t)
@@ -236,25 +238,40 @@ func TestMatcherLetsWaitingReadsIn(t *testing.T) {
 		}
 	}
 
-	s.match.yieldAfter = 0 // a verification has waited long enough
-	s.readsWaiting.Add(1)  // a verification waiting for the writer
-	rep, err := s.MatchPending(ctx, 100)
-	s.readsWaiting.Add(-1)
+	// A verification arrives while the matcher decides the first
+	// household; it reports how many residents were still pending when
+	// it ran.
+	by := Reader{Principal: Principal{TokenID: "t", Name: "desk", Role: "hospital"}, Client: "10.0.0.1"}
+	s.match.yieldAfter = 0
+	read := make(chan error, 1)
+	var pendingSeen int
+	var once sync.Once
+	s.match.observe = func(time.Duration, int) {
+		once.Do(func() {
+			go func() {
+				read <- s.audited(ctx, func(ctx context.Context, tx *txn, now string) error {
+					if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM residents WHERE match_state = 'pending'`).Scan(&pendingSeen); err != nil {
+						return err
+					}
+					return appendAudit(ctx, tx, by, "test.read", "p1", "00000000000000", "", now)
+				})
+			}()
+			for deadline := time.Now().Add(10 * time.Second); s.readsWaiting.Load() == 0 && time.Now().Before(deadline); {
+				time.Sleep(time.Millisecond)
+			}
+		})
+	}
+	rep, err := s.MatchAll(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := 10 // PostgreSQL's readers never wait for the writer
-	if !s.pg {
-		want = 2
-	}
-	if rep.Residents != want {
-		t.Fatalf("with a read waiting the matcher decided %d residents in one transaction, want %d", rep.Residents, want)
-	}
-	rep, err = s.MatchPending(ctx, 100)
-	if err != nil {
+	if err := <-read; err != nil {
 		t.Fatal(err)
 	}
-	if rep.Residents != 10-want {
-		t.Fatalf("the next round decided %d residents, want the %d left", rep.Residents, 10-want)
+	if rep.Residents != 10 {
+		t.Errorf("the matcher decided %d residents, want all 10", rep.Residents)
+	}
+	if !s.pg && pendingSeen != 8 {
+		t.Errorf("the verification ran with %d residents pending, want 8: after the first household, not after the round", pendingSeen)
 	}
 }

@@ -217,7 +217,7 @@ func (s *Store) MatchPending(ctx context.Context, limit int) (MatchReport, error
 	if err != nil {
 		return rep, fmt.Errorf("match: %w", err)
 	}
-	roundBegan := time.Now()
+	roundBegan, yielded := time.Now(), false
 	now := formatTime(s.now())
 	for start := 0; start < len(pending); {
 		end := start + 1
@@ -237,14 +237,30 @@ func (s *Store) MatchPending(ctx context.Context, limit int) (MatchReport, error
 		if !s.pg && start < len(pending) && s.readsWaiting.Load() > 0 && time.Since(roundBegan) >= s.match.yieldAfter {
 			// A hospital's verification waits for the one writer: let it
 			// in now, not after a hundred residents.
+			yielded = true
 			break
 		}
 	}
+	readTxns := s.auditTxns.Load()
 	if err := tx.Commit(); err != nil {
 		return rep, fmt.Errorf("match: commit: %w", err)
 	}
 	committed = true
+	if yielded {
+		s.letReadsIn(readTxns)
+	}
 	return rep, nil
+}
+
+// letReadsIn waits, briefly, until the audited reads the matcher yielded
+// to have begun their transaction (before counted those so far):
+// database/sql hands a freed connection to any one of its waiters, and
+// the matcher's next round would be one of them.
+func (s *Store) letReadsIn(before int64) {
+	deadline := time.Now().Add(matchYieldAfter)
+	for s.auditTxns.Load() == before && s.readsWaiting.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Microsecond)
+	}
 }
 
 // checkDataVersion drops the remembered block sizes when another

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -205,10 +206,33 @@ var errReadOnly = errors.New("an audited read may not write")
 // errUnprepared sends a statement the plain way: see prepared.
 var errUnprepared = errors.New("not prepared here")
 
+// inRead readies a statement of an audited read (t.audit set): it may
+// only read, since a batch that starts over runs its reads again and
+// nothing may happen twice; and it runs to its end whatever the client
+// does, since on PostgreSQL a statement cancelled midway ends the
+// transaction and every read sharing it. QueryRowContext, which cannot
+// return an error of its own, is not checked for writes; no read uses
+// INSERT … RETURNING.
+func (t *txn) inRead(ctx context.Context, query string, write bool) (context.Context, error) {
+	if t.audit == nil {
+		return ctx, nil
+	}
+	if write || !isSelect(query) {
+		return ctx, errReadOnly
+	}
+	return context.WithoutCancel(ctx), nil
+}
+
+// isSelect reports whether query is a SELECT (or a WITH … SELECT).
+func isSelect(query string) bool {
+	q := strings.TrimLeft(query, " \t\r\n(")
+	return len(q) >= 6 && (strings.EqualFold(q[:6], "select") || strings.EqualFold(q[:4], "with"))
+}
+
 // ExecContext runs query through a reused statement.
 func (t *txn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if t.audit != nil {
-		return nil, errReadOnly
+	if _, err := t.inRead(ctx, query, true); err != nil {
+		return nil, err
 	}
 	st, err := t.prepared(ctx, query)
 	if err == errUnprepared {
@@ -222,6 +246,10 @@ func (t *txn) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 
 // QueryContext runs query through a reused statement.
 func (t *txn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	ctx, err := t.inRead(ctx, query, false)
+	if err != nil {
+		return nil, err
+	}
 	st, err := t.prepared(ctx, query)
 	if err == errUnprepared {
 		return t.Tx.QueryContext(ctx, query, args...)
@@ -234,6 +262,9 @@ func (t *txn) QueryContext(ctx context.Context, query string, args ...any) (*sql
 
 // QueryRowContext runs query through a reused statement.
 func (t *txn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if t.audit != nil {
+		ctx = context.WithoutCancel(ctx)
+	}
 	st, err := t.prepared(ctx, query)
 	if err != nil {
 		// A Row cannot carry a prepare error; the plain path reports it.
