@@ -145,7 +145,11 @@ func offer(b *testing.B, n, first int, rate float64, verify func(w, i int) error
 // BenchmarkVerifyCardLoad. On SQLite a verification's audit record waits
 // for the one writer, which ingest and matching also hold. One iteration
 // is one verification; the figures are their p50, p99 and worst latency,
-// and the residents synced and matched a second meanwhile.
+// the residents synced a second, and those left waiting for the matcher
+// at the end. The seeded persons carry no blocking keys, so the new
+// residents are matched against each other only: matching costs less
+// than on a registry built by matching, though what a verification waits
+// for is bounded by the matcher's yield (10 ms and one household).
 func BenchmarkVerifyDuringSync(b *testing.B) {
 	reg := seedRegistry(b, *registryPersons, min(signedCards, *registryPersons))
 	url, st := reg.serveStore(b)
@@ -159,10 +163,6 @@ func BenchmarkVerifyDuringSync(b *testing.B) {
 		b.Fatal(err)
 	}
 	verify := verifyLoad(b, []string{url}, reg)
-	matched0, err := st.Stats(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
 
 	const perBatch = 500
 	var synced atomic.Int64
@@ -187,8 +187,10 @@ func BenchmarkVerifyDuringSync(b *testing.B) {
 			synced.Add(perBatch)
 		}
 	})
+	b.ResetTimer()
 	lats, wall := offer(b, b.N, 0, *syncVerifyRate, verify)
-	matched, err := st.Stats(ctx)
+	b.StopTimer()
+	stats, err := st.Stats(ctx)
 	cancel()
 	wg.Wait()
 	if err != nil {
@@ -199,7 +201,7 @@ func BenchmarkVerifyDuringSync(b *testing.B) {
 	b.ReportMetric(ms(percentile(lats, 99)), "p99-ms")
 	b.ReportMetric(ms(lats[len(lats)-1]), "max-ms")
 	b.ReportMetric(float64(synced.Load())/wall.Seconds(), "synced-residents/s")
-	b.ReportMetric(float64(matched.Residents-matched.MatchPending-(matched0.Residents-matched0.MatchPending))/wall.Seconds(), "matched-residents/s")
+	b.ReportMetric(float64(stats.MatchPending), "match-pending")
 }
 
 // verifyLoad opens the load generator's 64 connections, spread evenly over
