@@ -232,6 +232,16 @@ func newLaptop(t *testing.T, srv *server, name string) *laptop {
 // newLaptopVia registers a laptop that reaches srv at url (a proxy, say).
 func newLaptopVia(t *testing.T, srv *server, url, name string) *laptop {
 	t.Helper()
+	id, code := addDevice(t, srv, name)
+	l := &laptop{data: filepath.Join(t.TempDir(), name), deviceID: id}
+	l.run(t, "init", "--server", url, "--code", code)
+	return l
+}
+
+// addDevice adds a device on srv's registry, as a supervisor does, and
+// returns its id and one-time registration code.
+func addDevice(t testing.TB, srv *server, name string) (id, code string) {
+	t.Helper()
 	reg := decodeJSON[struct {
 		DeviceID string `json:"device_id"`
 		Code     string `json:"code"`
@@ -239,9 +249,7 @@ func newLaptopVia(t *testing.T, srv *server, url, name string) *laptop {
 	if reg.DeviceID == "" || reg.Code == "" {
 		t.Fatalf("device add gave no id or code: %+v", reg)
 	}
-	l := &laptop{data: filepath.Join(t.TempDir(), name), deviceID: reg.DeviceID}
-	l.run(t, "init", "--server", url, "--code", reg.Code)
-	return l
+	return reg.DeviceID, reg.Code
 }
 
 func (l *laptop) run(t *testing.T, args ...string) string {

@@ -113,12 +113,9 @@ type benchClient struct {
 // url, as `surveyor init` does.
 func registerClient(b *testing.B, srv *server, url, name string) *benchClient {
 	b.Helper()
-	reg := decodeJSON[struct {
-		DeviceID string `json:"device_id"`
-		Code     string `json:"code"`
-	}](b, run(b, nil, bin.syncserver, srv.dbArgs("device", "add", "--name", name, "--area", "DL-NW-W05", "--json")...))
+	_, code := addDevice(b, srv, name)
 	c := &surveyor.Client{BaseURL: url, Retry: surveyor.DefaultRetryPolicy()}
-	got, err := c.Register(context.Background(), schema.Registration{Code: reg.Code, Hostname: name})
+	got, err := c.Register(context.Background(), schema.Registration{Code: code, Hostname: name})
 	if err != nil {
 		b.Fatal(err)
 	}

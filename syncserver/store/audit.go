@@ -350,7 +350,6 @@ func (s *Store) runAuditedBatch(first auditedRead, linger bool) (n int, checkpoi
 		fail(fmt.Errorf("audited read: %w", err))
 		return len(batch), false
 	}
-	s.auditTxns.Add(1)
 	defer func() { tx.Rollback() }()
 	// On PostgreSQL reads first run without savepoints (two round trips
 	// each): nearly every read succeeds or fails alone. One that fails

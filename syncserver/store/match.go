@@ -602,11 +602,7 @@ func insertReturning(ctx context.Context, tx *txn, query string, list []string, 
 	if len(list) == 0 {
 		return nil, nil
 	}
-	js, err := json.Marshal(list)
-	if err != nil {
-		return nil, err
-	}
-	return queryStrings(ctx, tx, query, append([]any{string(js)}, args...)...)
+	return queryStrings(ctx, tx, query, append([]any{jsonArray(list)}, args...)...)
 }
 
 // sqlRegistry is match.Registry over the store's tables, inside the
@@ -630,14 +626,10 @@ func (r *sqlRegistry) Candidates(f *match.Features, perKey, limit int) ([]match.
 	if len(keys) == 0 {
 		return nil, nil
 	}
-	list, err := json.Marshal(keys)
-	if err != nil {
-		return nil, err
-	}
 	// One statement for every key: the perKey most recent residents under
 	// each, found by one index range scan per key from the perKey-th most
 	// recent seq up. Rows are put in order here, not sorted by SQLite.
-	rows, err := r.tx.QueryContext(r.ctx, dialect(r.tx.pg, blockQuery, blockQueryPG), string(list), perKey)
+	rows, err := r.tx.QueryContext(r.ctx, dialect(r.tx.pg, blockQuery, blockQueryPG), jsonArray(keys), perKey)
 	if err != nil {
 		return nil, err
 	}
@@ -829,11 +821,7 @@ func (r *sqlRegistry) prefetchTerms(feats []match.Features) error {
 	if len(todo) == 0 {
 		return nil
 	}
-	list, err := json.Marshal(todo)
-	if err != nil {
-		return err
-	}
-	rows, err := r.tx.QueryContext(r.ctx, dialect(r.tx.pg, termQuery, termQueryPG), string(list))
+	rows, err := r.tx.QueryContext(r.ctx, dialect(r.tx.pg, termQuery, termQueryPG), jsonArray(todo))
 	if err != nil {
 		return err
 	}
@@ -978,6 +966,13 @@ const (
 	termQueryPG = `SELECT j.value, COALESCE(t.n, 0) FROM jsonb_array_elements_text(?::jsonb) AS j(value)
 		LEFT JOIN match_terms t ON t.term = j.value`
 )
+
+// jsonArray is list as the JSON array the batched statements unpack
+// (json_each, jsonb_array_elements_text). Strings always encode.
+func jsonArray(list []string) string {
+	b, _ := json.Marshal(list)
+	return string(b)
+}
 
 // dialect picks a statement's PostgreSQL form where it differs.
 func dialect(pg bool, sqlite, postgres string) string {

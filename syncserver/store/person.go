@@ -51,11 +51,7 @@ func addPersonTerms(ctx context.Context, tx *txn, person string, terms []string)
 	if err != nil || len(added) == 0 {
 		return err
 	}
-	list, err := json.Marshal(added)
-	if err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, dialect(tx.pg, termsBump, termsBumpPG), string(list)); err != nil {
+	if _, err := tx.ExecContext(ctx, dialect(tx.pg, termsBump, termsBumpPG), jsonArray(added)); err != nil {
 		return err
 	}
 	for _, t := range added {

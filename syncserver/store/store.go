@@ -61,7 +61,7 @@ type Store struct {
 	// (the matcher's) ends its transaction early for them on SQLite,
 	// where they wait for the one writer.
 	readsWaiting atomic.Int64
-	auditTxns    atomic.Int64  // audited transactions begun, for letReadsIn
+	auditTxns    atomic.Int64  // audited transactions begun on SQLite, for letReadsIn
 	closing      chan struct{} // closed by Close
 	closeOnce    sync.Once
 	verifySet    verifyKeySet // public keys for VerifyCard

@@ -103,7 +103,11 @@ func (s *Store) begin(ctx context.Context) (*txn, error) {
 // lock cannot take.
 func (s *Store) beginAudited(ctx context.Context) (*txn, error) {
 	if !s.pg {
-		return s.begin(ctx)
+		tx, err := s.begin(ctx)
+		if err == nil {
+			s.auditTxns.Add(1) // the writer is the reads' now: see letReadsIn
+		}
+		return tx, err
 	}
 	// One snapshot for each read, as on SQLite: a person's status and its
 	// residents as of one moment. Audit inserts never conflict under it.
@@ -213,11 +217,11 @@ var errUnprepared = errors.New("not prepared here")
 // transaction and every read sharing it. QueryRowContext, which cannot
 // return an error of its own, is not checked for writes; no read uses
 // INSERT … RETURNING.
-func (t *txn) inRead(ctx context.Context, query string, write bool) (context.Context, error) {
+func (t *txn) inRead(ctx context.Context, query string) (context.Context, error) {
 	if t.audit == nil {
 		return ctx, nil
 	}
-	if write || !isSelect(query) {
+	if !isSelect(query) {
 		return ctx, errReadOnly
 	}
 	return context.WithoutCancel(ctx), nil
@@ -231,8 +235,8 @@ func isSelect(query string) bool {
 
 // ExecContext runs query through a reused statement.
 func (t *txn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if _, err := t.inRead(ctx, query, true); err != nil {
-		return nil, err
+	if t.audit != nil {
+		return nil, errReadOnly
 	}
 	st, err := t.prepared(ctx, query)
 	if err == errUnprepared {
@@ -246,7 +250,7 @@ func (t *txn) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 
 // QueryContext runs query through a reused statement.
 func (t *txn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	ctx, err := t.inRead(ctx, query, false)
+	ctx, err := t.inRead(ctx, query)
 	if err != nil {
 		return nil, err
 	}
